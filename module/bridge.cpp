@@ -1,0 +1,160 @@
+// The C++ side of the module: turns the glue's plain C records into the
+// core's Observation and answers block look-ups. No exception crosses into C.
+#include <fmt/format.h>
+
+#include <cstring>
+#include <exception>
+#include <span>
+
+#include "dns_name.h"
+#include "engine.h"
+#include "fluxguard_abi.h"
+
+using namespace fluxguard;
+
+struct fg_engine {
+    std::unique_ptr<Engine> engine;
+};
+
+namespace {
+
+std::span<const std::uint8_t> bytes(const std::uint8_t* p, std::size_t n) { return {p, n}; }
+
+void copy_truncated(char* out, std::size_t size, std::string_view text) {
+    if (size == 0) return;
+    const auto n = std::min(size - 1, text.size());
+    std::memcpy(out, text.data(), n);
+    out[n] = '\0';
+}
+
+Observation to_observation(const fg_observation& in) {
+    Observation obs;
+    obs.time = in.time;
+    obs.qtype = in.qtype;
+    obs.rcode = in.rcode;
+    obs.qname = name_from_wire(bytes(in.qname, in.qname_len)).value_or("");
+    std::vector<Record> answer;
+    answer.reserve(in.answer_count);
+    for (std::size_t i = 0; i < in.answer_count; ++i) {
+        const fg_rr& rr = in.answer[i];
+        auto owner = name_from_wire(bytes(rr.owner, rr.owner_len));
+        if (!owner) continue;
+        answer.push_back({std::move(*owner), rr.type, rr.ttl,
+                          std::vector<std::uint8_t>(rr.rdata, rr.rdata + rr.rdata_len)});
+    }
+    follow_answer(obs, answer);
+    if (in.zone) obs.zone = name_from_wire(bytes(in.zone, in.zone_len)).value_or("");
+    for (std::size_t i = 0; i < in.delegation_count; ++i) {
+        const fg_rr& rr = in.delegation[i];
+        if (rr.type != type_ns) continue;
+        if (auto ns = name_from_wire(bytes(rr.rdata, rr.rdata_len)))
+            obs.name_servers.push_back({std::move(*ns), rr.ttl, {}});
+    }
+    for (std::size_t i = 0; i < in.delegation_count; ++i) {
+        const fg_rr& rr = in.delegation[i];
+        if (rr.type != type_a && rr.type != type_aaaa) continue;
+        auto owner = name_from_wire(bytes(rr.owner, rr.owner_len));
+        auto ip = IpAddress::from_rdata(bytes(rr.rdata, rr.rdata_len));
+        for (auto& ns : obs.name_servers)
+            if (owner && ip && ns.name == *owner) ns.addresses.push_back(*ip);
+    }
+    return obs;
+}
+
+fg_log_fn g_log = nullptr;
+
+void log_line(LogLevel level, std::string_view message) {
+    if (!g_log) return;
+    const std::string text(message);
+    g_log(level == LogLevel::info ? 0 : level == LogLevel::warning ? 1 : 2, text.c_str());
+}
+
+}  // namespace
+
+extern "C" {
+
+fg_engine* fg_engine_create(const char* config_path, fg_log_fn log, char* error,
+                            size_t error_size) {
+    try {
+        g_log = log;
+        const std::string path = config_path ? config_path : config_path_from_environment();
+        auto config = load_config(path);
+        auto engine = std::make_unique<Engine>(std::move(config), log_line);
+        const Config& c = engine->config();
+        log_line(LogLevel::info,
+                 fmt::format("fluxguard: loaded {}: policy {}, asn-database {}, country-database "
+                             "{}, {} allowlisted domains",
+                             path, to_string(c.policy), c.asn_database, c.country_database,
+                             c.allow.size()));
+        return new fg_engine{std::move(engine)};
+    } catch (const GeoError& e) {
+        copy_truncated(error, error_size,
+                       fmt::format("{}: {}",
+                                   config_path ? config_path : config_path_from_environment(),
+                                   e.what()));
+    } catch (const std::exception& e) {
+        copy_truncated(error, error_size, e.what());
+    } catch (...) {
+        copy_truncated(error, error_size, "unknown error");
+    }
+    return nullptr;
+}
+
+void fg_engine_destroy(fg_engine* engine) { delete engine; }
+
+void fg_engine_settings(const fg_engine* engine, fg_settings* out) {
+    const Config& c = engine->engine->config();
+    *out = fg_settings{};
+    out->policy = c.policy == Policy::monitor    ? FG_POLICY_MONITOR
+                  : c.policy == Policy::sinkhole ? FG_POLICY_SINKHOLE
+                                                 : FG_POLICY_NXDOMAIN;
+    out->rewrite_ttl = c.rewrite_ttl;
+    if (c.sinkhole_ipv4) {
+        out->has_sinkhole_ipv4 = 1;
+        std::memcpy(out->sinkhole_ipv4, c.sinkhole_ipv4->bytes().data(), 4);
+    }
+    if (c.sinkhole_ipv6) {
+        out->has_sinkhole_ipv6 = 1;
+        std::memcpy(out->sinkhole_ipv6, c.sinkhole_ipv6->bytes().data(), 16);
+    }
+}
+
+int fg_engine_blocked(const fg_engine* engine, const uint8_t* name, size_t name_len,
+                      fg_block* out) {
+    try {
+        if (engine->engine->blocklist().size() == 0) return 0;
+        auto text = name_from_wire(bytes(name, name_len));
+        if (!text) return 0;
+        auto block = engine->engine->blocked(*text);
+        if (!block) return 0;
+        auto wire = name_to_wire(block->domain);
+        if (!wire || wire->size() > sizeof out->domain_wire) return 0;
+        std::memcpy(out->domain_wire, wire->data(), wire->size());
+        out->domain_wire_len = wire->size();
+        copy_truncated(out->reason, sizeof out->reason, block->reason);
+        return 1;
+    } catch (...) {
+        return 0;  // fail open: an answer is better than a crash
+    }
+}
+
+void fg_engine_observe(fg_engine* engine, const fg_observation* in, fg_purge_fn purge,
+                       void* purge_arg) {
+    try {
+        const Observation obs = to_observation(*in);
+        auto outcome = engine->engine->observe(obs);
+        if (!outcome.new_block || !purge) return;
+        for (const auto& name : outcome.new_block->names)
+            if (auto wire = name_to_wire(name)) purge(purge_arg, wire->data(), wire->size());
+    } catch (const std::exception& e) {
+        log_line(LogLevel::error, fmt::format("fluxguard: observation dropped: {}", e.what()));
+    } catch (...) {
+        log_line(LogLevel::error, "fluxguard: observation dropped");
+    }
+}
+
+size_t fg_engine_tracked_domains(const fg_engine* engine) {
+    return engine->engine->tracked_domains();
+}
+
+}  // extern "C"

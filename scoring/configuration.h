@@ -1,0 +1,65 @@
+// fluxguard.conf: every setting declared once (key, default, help) in
+// config.cpp; one parser; errors name file:line, key, value and what was
+// expected. Loaded once at start-up; the result is immutable and shared.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ip_address.h"
+
+namespace fluxguard {
+
+enum class Policy { monitor, nxdomain, sinkhole };
+std::string_view to_string(Policy);
+
+// Weights and limits of the v0 flux score; see flux_scorer.h for the reasoning.
+struct ScoringConfig {
+    double weight_addresses = 1.32;
+    double weight_asns = 18.54;
+    double weight_countries = 9.27;
+    double score_bias = -142.38;
+    double threshold = 0.0;
+    std::uint32_t ttl_ceiling = 1800;
+    std::uint32_t min_resolutions = 2;
+    std::uint32_t window = 86400;
+    std::size_t max_domains = 100000;
+    std::size_t max_addresses_per_domain = 256;
+};
+
+struct Config {
+    std::string path;
+    Policy policy = Policy::nxdomain;
+    std::optional<IpAddress> sinkhole_ipv4;
+    std::optional<IpAddress> sinkhole_ipv6;
+    std::uint32_t rewrite_ttl = 60;
+    std::string asn_database;
+    std::string country_database;
+    std::vector<std::string> allow;
+    ScoringConfig scoring;
+};
+
+class ConfigError : public std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+// Reads and validates a file. Relative database paths are taken relative to
+// the file's directory. Throws ConfigError("file:line: key 'k': ...").
+Config load_config(const std::string& path);
+
+// Same, from text already in memory (tests, fuzzing); `file` names it in errors.
+Config parse_config(std::string_view text, const std::string& file);
+
+// The path Unbound's module reads: $FLUXGUARD_CONF, else the documented default.
+std::string config_path_from_environment();
+inline constexpr const char* default_config_path = "/etc/fluxguard/fluxguard.conf";
+
+// One line per setting: key, default and help, for --help and the README.
+std::string describe_settings();
+
+}  // namespace fluxguard

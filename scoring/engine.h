@@ -1,0 +1,56 @@
+// The whole of fluxguard's decision making behind one object: configuration,
+// geo data, registrable domains, the scorer and the blocklist. The Unbound
+// module, the replay tool and the tests all drive this same class.
+// Safe to share across resolver threads.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "blocklist.h"
+#include "configuration.h"
+#include "flux_scorer.h"
+#include "geo.h"
+#include "observation.h"
+#include "registrable_domain.h"
+
+namespace fluxguard {
+
+enum class LogLevel { info, warning, error };
+using LogSink = std::function<void(LogLevel, std::string_view)>;
+
+class Engine {
+public:
+    // Opens the geo databases; throws GeoError when one is unusable.
+    Engine(Config config, LogSink log);
+
+    struct Outcome {
+        // Set when this observation blocked a domain: the names whose cached
+        // answers must go, so the resolver stops handing them out.
+        std::optional<Evidence> new_block;
+    };
+    Outcome observe(const Observation& obs);
+
+    // The block covering `name`, when the policy rewrites answers.
+    std::optional<Block> blocked(std::string_view name) const;
+
+    const Config& config() const { return config_; }
+    const Blocklist& blocklist() const { return blocklist_; }
+    std::size_t tracked_domains() const { return scorer_.tracked_domains(); }
+
+private:
+    bool allowed(std::string_view name) const;
+
+    Config config_;
+    LogSink log_;
+    GeoDatabase geo_;
+    RegistrableDomains registrable_;
+    FluxScorer scorer_;
+    Blocklist blocklist_;
+};
+
+}  // namespace fluxguard
