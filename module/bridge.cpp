@@ -2,6 +2,7 @@
 // core's Observation and answers block look-ups. No exception crosses into C.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <span>
@@ -47,8 +48,11 @@ Observation to_observation(const fg_observation& in) {
     for (std::size_t i = 0; i < in.delegation_count; ++i) {
         const fg_rr& rr = in.delegation[i];
         if (rr.type != type_ns) continue;
-        if (auto ns = name_from_wire(bytes(rr.rdata, rr.rdata_len)))
-            obs.name_servers.push_back({std::move(*ns), rr.ttl, {}});
+        auto ns = name_from_wire(bytes(rr.rdata, rr.rdata_len));
+        if (!ns) continue;
+        auto known = std::find_if(obs.name_servers.begin(), obs.name_servers.end(),
+                                  [&](const NameServer& n) { return n.name == *ns; });
+        if (known == obs.name_servers.end()) obs.name_servers.push_back({std::move(*ns), rr.ttl, {}});
     }
     for (std::size_t i = 0; i < in.delegation_count; ++i) {
         const fg_rr& rr = in.delegation[i];
@@ -56,7 +60,9 @@ Observation to_observation(const fg_observation& in) {
         auto owner = name_from_wire(bytes(rr.owner, rr.owner_len));
         auto ip = IpAddress::from_rdata(bytes(rr.rdata, rr.rdata_len));
         for (auto& ns : obs.name_servers)
-            if (owner && ip && ns.name == *owner) ns.addresses.push_back(*ip);
+            if (owner && ip && ns.name == *owner &&
+                std::find(ns.addresses.begin(), ns.addresses.end(), *ip) == ns.addresses.end())
+                ns.addresses.push_back(*ip);
     }
     return obs;
 }

@@ -151,17 +151,21 @@ observe_answer(struct fg_module* m, struct module_qstate* qstate)
 	obs.answer_count = copy_records(rep->rrsets, rep->an_numrrsets,
 		answer, 0, now);
 
-	/* What the cache knows of the zone cut: its NS set and their
-	 * addresses, for double-flux scoring. */
+	/* The zone's name servers, for double-flux scoring: the NS set and
+	 * glue the answer itself carries, then what the cache holds for the
+	 * zone cut (learnt from referrals). */
+	obs.delegation = delegation;
+	obs.delegation_count = copy_records(rep->rrsets + rep->an_numrrsets,
+		rep->ns_numrrsets + rep->ar_numrrsets, delegation, 0, now);
 	dp = dns_cache_find_delegation(qstate->env, qstate->qinfo.qname,
 		qstate->qinfo.qname_len, qstate->qinfo.qtype,
 		qstate->qinfo.qclass, qstate->region, &dmsg, now, 0, NULL, 0);
 	if(dp && dp->namelen > 1 && dmsg && dmsg->rep) {
 		obs.zone = dp->name;
 		obs.zone_len = dp->namelen;
-		obs.delegation = delegation;
 		obs.delegation_count = copy_records(dmsg->rep->rrsets,
-			dmsg->rep->rrset_count, delegation, 0, now);
+			dmsg->rep->rrset_count, delegation,
+			obs.delegation_count, now);
 	}
 	fg_engine_observe(m->engine, &obs, purge_cached_name, qstate->env);
 }

@@ -21,7 +21,7 @@ GeoDatabase::Handle GeoDatabase::open(const std::string& path, const char* what,
         // MMDB_open leaves nothing to close on failure.
         db.release();
         throw GeoError(fmt::format("{} '{}': {}{}", what, path, MMDB_strerror(status),
-                                   status == MMDB_IO_ERROR ? fmt::format(" ({})", std::strerror(errno))
+                                   (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR) ? fmt::format(" ({})", std::strerror(errno))
                                                            : ""));
     }
     const std::string type = db->metadata.database_type ? db->metadata.database_type : "";

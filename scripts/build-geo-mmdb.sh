@@ -29,7 +29,8 @@ fi
 mkdir -p "$outdir"
 # Temp files live in OUTDIR so the final mv is an atomic same-filesystem rename.
 tmp=$(mktemp -d "$outdir/.geo-mmdb.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+# Also stop the background writers if this shell alone is killed.
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 # Dump libloc to "network<TAB>asn<TAB>country<TAB>as-name" lines (empty field =
 # no value). /usr/bin/python3 on purpose: the `location` module is Debian's
@@ -113,7 +114,7 @@ while (my $line = <$fh>) {
     if ($kind eq 'asn') {
         $record = $asn eq '' ? undef : ($record{$asn} //= {
             autonomous_system_number => $asn + 0,
-            # libloc has no name for some ASes; leave the key out, as MaxMind does.
+            # libloc lacks names for ~20% of ASes; omit the key rather than store "".
             ($name ne '' ? (autonomous_system_organization => $name) : ()),
         });
     } else {

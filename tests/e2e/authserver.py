@@ -116,6 +116,9 @@ ZONES = {
         "names": {
             "ns1": {"A": (300, ["203.0.113.1"])},
             "ns2": {"A": (300, ["203.0.113.33"])},
+            # A stable, long-TTL name: it sits in the resolver's cache when
+            # the domain gets blocked, and must not be served from there.
+            "mail": {"A": (3600, ["198.18.1.200"])},
         },
         "wildcard": {"A": (2, flux_a()), "AAAA": (2, flux_aaaa())},
     },

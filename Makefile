@@ -1,0 +1,37 @@
+# The README's contract: `make run` and `make test` work on a fresh Debian
+# bookworm machine; a second run reuses everything already built.
+BUILD       := build
+CMAKE_DIR   := $(BUILD)/cmake
+GEO_DIR     := $(BUILD)/geo
+JOBS        := $(shell nproc)
+CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo $(if $(CI),-DFLUXGUARD_WERROR=ON)
+
+.PHONY: all deps unbound geo configure build run test clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+unbound: deps
+	@scripts/build-unbound.sh
+
+geo: deps
+	@scripts/build-geo-mmdb.sh $(GEO_DIR)
+
+configure: unbound
+	@cmake -S . -B $(CMAKE_DIR) $(CMAKE_FLAGS) >/dev/null
+
+# What `make run` needs: the module only.
+build: configure
+	@cmake --build $(CMAKE_DIR) -j$(JOBS) --target fluxguard_module -- --no-print-directory
+
+run: build geo
+	@scripts/run.sh
+
+test: configure geo
+	@cmake --build $(CMAKE_DIR) -j$(JOBS) -- --no-print-directory
+	@cd $(CMAKE_DIR) && ctest --output-on-failure -j$(JOBS)
+
+clean:
+	rm -rf $(CMAKE_DIR)
