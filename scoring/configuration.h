@@ -18,18 +18,25 @@ namespace fluxguard {
 enum class Policy { monitor, nxdomain, sinkhole };
 std::string_view to_string(Policy);
 
-// Weights and limits of the v0 flux score; see flux_scorer.h for the reasoning.
+// Weights and limits of the flux score; flux_scorer.h explains each one.
 struct ScoringConfig {
     double weight_addresses = 1.32;
     double weight_asns = 18.54;
     double weight_countries = 9.27;
+    double weight_prefixes = 0.0;
+    double weight_ns_addresses = 1.32;
+    double weight_ns_asns = 18.54;
+    double weight_ns_changes = 9.27;
+    double weight_pool = 200.0;
     double score_bias = -142.38;
     double threshold = 0.0;
     std::uint32_t ttl_ceiling = 1800;
     std::uint32_t min_resolutions = 2;
     std::uint32_t window = 86400;
+    std::uint32_t pool_ttl = 604800;
     std::size_t max_domains = 100000;
     std::size_t max_addresses_per_domain = 256;
+    std::size_t max_pool_entries = 1000000;
 };
 
 struct Config {

@@ -10,7 +10,10 @@ std::string to_json_line(const Evidence& e, std::string_view action) {
         parts.push_back({{"feature", p.feature},
                          {"value", p.value},
                          {"weight", p.weight},
+                         {"factor", p.factor},
                          {"contribution", p.contribution}});
+    nlohmann::json features = nlohmann::json::object();
+    for (const auto& [name, value] : e.features) features[name] = value;
     nlohmann::json addresses = nlohmann::json::array();
     for (const auto& a : e.addresses)
         addresses.push_back({{"ip", a.address}, {"asn", a.asn}, {"country", a.country}});
@@ -24,6 +27,7 @@ std::string to_json_line(const Evidence& e, std::string_view action) {
         {"score", e.score},
         {"threshold", e.threshold},
         {"parts", parts},
+        {"features", features},
         {"resolutions", e.resolutions},
         {"min_ttl", e.min_ttl},
         {"addresses", addresses},

@@ -4,14 +4,19 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 namespace fluxguard {
 
+// contribution = value * weight * factor; factor is 1 except for the
+// diversity parts, which the geographic spread scales (flux_scorer.h).
 struct ScorePart {
     std::string feature;
     double value = 0;
     double weight = 0;
+    double factor = 1;
     double contribution = 0;
 };
 
@@ -29,6 +34,8 @@ struct Evidence {
     double score = 0;
     double threshold = 0;
     std::vector<ScorePart> parts;  // the score is the sum of the contributions
+    // Every feature the scorer keeps, weighted or not, for the operator.
+    std::vector<std::pair<std::string, double>> features;
     std::uint32_t resolutions = 0;
     std::uint32_t min_ttl = 0;
     std::vector<AddressEvidence> addresses;

@@ -2,14 +2,20 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
+
+#include "dns_name.h"
 
 namespace fluxguard {
 
 namespace {
 
 constexpr std::size_t shard_count = 16;
-constexpr std::size_t max_names = 32;
+constexpr std::size_t max_names = 16;
 constexpr std::size_t max_name_servers = 16;
+constexpr std::size_t max_addresses_per_name_server = 16;
+constexpr std::size_t max_cname_targets = 32;
+constexpr std::size_t max_evidence_addresses = 64;
 
 template <typename T>
 void remember(std::vector<T>& list, const T& value, std::size_t cap) {
@@ -17,12 +23,46 @@ void remember(std::vector<T>& list, const T& value, std::size_t cap) {
         list.push_back(value);
 }
 
+template <typename T>
+std::size_t count_distinct(std::vector<T> values) {
+    std::sort(values.begin(), values.end());
+    return static_cast<std::size_t>(std::unique(values.begin(), values.end()) - values.begin());
+}
+
+// Gini-Simpson index of the known countries: 1 - sum(p_c^2). No known
+// country at all gives 1, so missing geo data never hides ASN diversity.
+template <typename Entries>
+double geo_spread(const Entries& entries) {
+    std::map<std::array<char, 2>, std::size_t> counts;
+    std::size_t known = 0;
+    for (const auto& e : entries)
+        if (e.geo.has_country()) {
+            ++counts[e.geo.country];
+            ++known;
+        }
+    if (known == 0) return 1.0;
+    double sum = 0;
+    for (const auto& [_, n] : counts) {
+        const double p = static_cast<double>(n) / static_cast<double>(known);
+        sum += p * p;
+    }
+    return 1.0 - sum;
+}
+
+std::uint64_t set_hash(std::vector<std::uint64_t> parts) {
+    std::sort(parts.begin(), parts.end());
+    std::uint64_t h = 1469598103934665603ull;
+    for (auto p : parts) h = (h ^ p) * 1099511628211ull;
+    return h;
+}
+
 }  // namespace
 
 FluxScorer::FluxScorer(const ScoringConfig& config, const GeoDatabase& geo)
     : config_(config),
       geo_(geo),
-      per_shard_limit_(std::max<std::size_t>(1, config.max_domains / shard_count)) {
+      per_shard_limit_(std::max<std::size_t>(1, config.max_domains / shard_count)),
+      pools_(config.pool_ttl, config.max_pool_entries) {
     for (std::size_t i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<Shard>());
 }
 
@@ -47,98 +87,218 @@ FluxScorer::DomainState& FluxScorer::touch(Shard& shard, const std::string& doma
     return state;
 }
 
-void FluxScorer::add_addresses(DomainState& state, const Observation& obs) {
-    const std::int64_t horizon = obs.time - static_cast<std::int64_t>(config_.window);
-    std::erase_if(state.addresses, [&](const AddressEntry& e) { return e.last_seen < horizon; });
-    for (const auto& answer : obs.addresses) {
-        auto known = std::find_if(state.addresses.begin(), state.addresses.end(),
-                                  [&](const AddressEntry& e) { return e.address == answer.address; });
-        if (known != state.addresses.end()) {
-            known->last_seen = obs.time;
-            continue;
-        }
-        AddressEntry entry{answer.address, geo_.lookup(answer.address), obs.time};
-        if (state.addresses.size() < config_.max_addresses_per_domain) {
-            state.addresses.push_back(entry);
-        } else {
-            // Full: the address seen longest ago makes room.
-            *std::min_element(state.addresses.begin(), state.addresses.end(),
-                              [](const AddressEntry& a, const AddressEntry& b) {
-                                  return a.last_seen < b.last_seen;
-                              }) = entry;
-        }
+void FluxScorer::add_address(std::vector<AddressEntry>& list, const IpAddress& address,
+                             std::int64_t now, std::size_t cap) const {
+    auto known = std::find_if(list.begin(), list.end(),
+                              [&](const AddressEntry& e) { return e.address == address; });
+    if (known != list.end()) {
+        known->last_seen = now;
+        return;
     }
+    AddressEntry entry{address, geo_.lookup(address), now, now};
+    if (list.size() < cap) {
+        list.push_back(entry);
+        return;
+    }
+    // Full: the address seen longest ago makes room.
+    *std::min_element(list.begin(), list.end(), [](const AddressEntry& a, const AddressEntry& b) {
+        return a.last_seen < b.last_seen;
+    }) = entry;
 }
 
-std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Observation& obs) {
-    if (obs.addresses.empty()) return std::nullopt;
-    std::uint32_t answer_min_ttl = UINT32_MAX;
-    for (const auto& a : obs.addresses) answer_min_ttl = std::min(answer_min_ttl, a.ttl);
+void FluxScorer::update(DomainState& state, const Observation& obs, std::uint32_t answer_ttl) {
+    const std::int64_t now = obs.time;
+    const std::int64_t horizon = now - static_cast<std::int64_t>(config_.window);
+    std::erase_if(state.addresses, [&](const AddressEntry& e) { return e.last_seen < horizon; });
+    std::erase_if(state.name_servers,
+                  [&](const NameServerEntry& e) { return e.last_seen < horizon; });
 
-    Shard& shard = shard_for(domain);
-    std::lock_guard lock(shard.mutex);
-    DomainState& state = touch(shard, domain, obs.time);
-    state.last_seen = obs.time;
-    for (const auto& name : obs.chain) remember(state.names, name, max_names);
-    for (const auto& ns : obs.name_servers) remember(state.name_servers, ns.name, max_name_servers);
-    if (answer_min_ttl > config_.ttl_ceiling) return std::nullopt;
-
+    std::size_t fresh = 0;
+    std::vector<std::uint64_t> answer_parts;
+    for (const auto& answer : obs.addresses) {
+        const bool known = std::any_of(state.addresses.begin(), state.addresses.end(),
+                                       [&](const AddressEntry& e) { return e.address == answer.address; });
+        if (!known) ++fresh;
+        add_address(state.addresses, answer.address, now, config_.max_addresses_per_domain);
+        answer_parts.push_back(std::hash<IpAddress>{}(answer.address));
+    }
+    const std::uint64_t answer_hash = set_hash(std::move(answer_parts));
+    if (state.resolutions > 0 && answer_hash != state.last_answer_hash) ++state.answer_changes;
+    state.last_answer_hash = answer_hash;
+    state.novelty_sum += static_cast<double>(fresh) / static_cast<double>(obs.addresses.size());
+    state.max_records = static_cast<std::uint16_t>(
+        std::max<std::size_t>(state.max_records, std::min<std::size_t>(obs.addresses.size(), 65535)));
+    state.recent_ttls[state.resolutions % state.recent_ttls.size()] = answer_ttl;
+    state.recent_ttl_count = static_cast<std::uint8_t>(
+        std::min<std::size_t>(state.recent_ttl_count + 1u, state.recent_ttls.size()));
+    state.min_ttl = std::min(state.min_ttl, answer_ttl);
     ++state.resolutions;
-    state.min_ttl = std::min(state.min_ttl, answer_min_ttl);
-    add_addresses(state, obs);
-    if (state.flagged || state.resolutions < config_.min_resolutions) return std::nullopt;
 
-    auto parts = score_parts(state);
-    double score = 0;
-    for (const auto& p : parts) score += p.contribution;
-    if (score <= config_.threshold) return std::nullopt;
-    state.flagged = true;
-    return evidence(domain, state, obs, std::move(parts), score);
+    if (!obs.name_servers.empty()) {
+        std::vector<std::uint64_t> ns_parts;
+        for (const auto& ns : obs.name_servers) {
+            ns_parts.push_back(std::hash<std::string>{}(ns.name));
+            auto entry = std::find_if(state.name_servers.begin(), state.name_servers.end(),
+                                      [&](const NameServerEntry& e) { return e.name == ns.name; });
+            if (entry == state.name_servers.end()) {
+                if (state.name_servers.size() >= max_name_servers) continue;
+                state.name_servers.push_back({ns.name, now, {}});
+                entry = state.name_servers.end() - 1;
+            }
+            entry->last_seen = now;
+            for (const auto& address : ns.addresses)
+                add_address(entry->addresses, address, now, max_addresses_per_name_server);
+        }
+        const std::uint64_t ns_hash = set_hash(std::move(ns_parts));
+        if (state.last_ns_hash != 0 && ns_hash != state.last_ns_hash) ++state.ns_changes;
+        state.last_ns_hash = ns_hash;
+    }
+    for (std::size_t i = 1; i < obs.chain.size(); ++i)
+        remember(state.cname_targets, std::hash<std::string>{}(obs.chain[i]), max_cname_targets);
 }
 
-std::vector<ScorePart> FluxScorer::score_parts(const DomainState& state) const {
+FluxScorer::PoolMatch FluxScorer::match_pools(const Observation& obs) const {
+    PoolMatch match;
+    if (pools_.size() == 0) return match;
+    std::vector<IpAddress> answer;
+    for (const auto& a : obs.addresses) answer.push_back(a.address);
+    match.address_hits = pools_.address_hits(answer, obs.time);
+    match.address_share = answer.empty() ? 0.0
+                                         : static_cast<double>(match.address_hits) /
+                                               static_cast<double>(answer.size());
+    for (const auto& ns : obs.name_servers) {
+        match.name_server = match.name_server || pools_.has_name_server(ns.name, obs.time) ||
+                            pools_.address_hits(ns.addresses, obs.time) > 0;
+    }
+    return match;
+}
+
+void FluxScorer::score(const DomainState& state, const PoolMatch& pool, Evidence& out) const {
     std::vector<std::uint32_t> asns;
     std::vector<std::array<char, 2>> countries;
+    std::vector<IpAddress> prefixes;
+    double lifetime_sum = 0;
     for (const auto& a : state.addresses) {
         if (a.geo.asn != 0) asns.push_back(a.geo.asn);
         if (a.geo.has_country()) countries.push_back(a.geo.country);
+        prefixes.push_back(a.address.network_prefix());
+        lifetime_sum += static_cast<double>(a.last_seen - a.first_seen);
     }
-    std::sort(asns.begin(), asns.end());
-    std::sort(countries.begin(), countries.end());
-    const auto distinct_asns = std::unique(asns.begin(), asns.end()) - asns.begin();
-    const auto distinct_countries =
-        std::unique(countries.begin(), countries.end()) - countries.begin();
-    auto part = [](std::string feature, double value, double weight) {
-        return ScorePart{std::move(feature), value, weight, value * weight};
+    std::vector<AddressEntry> ns_addresses;
+    for (const auto& ns : state.name_servers)
+        for (const auto& a : ns.addresses)
+            if (std::none_of(ns_addresses.begin(), ns_addresses.end(),
+                             [&](const AddressEntry& e) { return e.address == a.address; }))
+                ns_addresses.push_back(a);
+    std::vector<std::uint32_t> ns_asns;
+    for (const auto& a : ns_addresses)
+        if (a.geo.asn != 0) ns_asns.push_back(a.geo.asn);
+
+    const double spread = geo_spread(state.addresses);
+    const double ns_spread = geo_spread(ns_addresses);
+    const auto n = [](std::size_t v) { return static_cast<double>(v); };
+    auto part = [](std::string feature, double value, double weight, double factor = 1.0) {
+        return ScorePart{std::move(feature), value, weight, factor, value * weight * factor};
     };
-    return {
-        part("distinct_addresses", static_cast<double>(state.addresses.size()),
-             config_.weight_addresses),
-        part("distinct_asns", static_cast<double>(distinct_asns), config_.weight_asns),
-        part("distinct_countries", static_cast<double>(distinct_countries),
-             config_.weight_countries),
+    out.parts = {
+        part("distinct_addresses", n(state.addresses.size()), config_.weight_addresses, spread),
+        part("distinct_asns", n(count_distinct(asns)), config_.weight_asns, spread),
+        part("distinct_countries", n(count_distinct(countries)), config_.weight_countries, spread),
+        part("distinct_prefixes", n(count_distinct(prefixes)), config_.weight_prefixes, spread),
+        part("ns_distinct_addresses", n(ns_addresses.size()), config_.weight_ns_addresses, ns_spread),
+        part("ns_distinct_asns", n(count_distinct(ns_asns)), config_.weight_ns_asns, ns_spread),
+        part("ns_set_changes", n(state.ns_changes), config_.weight_ns_changes),
+        part("pool_share", pool.address_share, config_.weight_pool),
+        part("ns_in_pool", pool.name_server ? 1.0 : 0.0, config_.weight_pool),
         part("bias", 1.0, config_.score_bias),
+    };
+    out.score = 0;
+    for (const auto& p : out.parts) out.score += p.contribution;
+
+    std::vector<std::uint32_t> ttls(state.recent_ttls.begin(),
+                                    state.recent_ttls.begin() + state.recent_ttl_count);
+    std::sort(ttls.begin(), ttls.end());
+    const double resolutions = n(std::max<std::uint32_t>(state.resolutions, 1));
+    out.features = {
+        {"geo_spread", spread},
+        {"ns_geo_spread", ns_spread},
+        {"resolutions", n(state.resolutions)},
+        {"min_ttl", n(state.min_ttl == UINT32_MAX ? 0 : state.min_ttl)},
+        {"median_ttl", ttls.empty() ? 0.0 : n(ttls[ttls.size() / 2])},
+        {"answer_change_rate",
+         state.resolutions > 1 ? n(state.answer_changes) / n(state.resolutions - 1) : 0.0},
+        {"new_address_share", state.novelty_sum / resolutions},
+        {"mean_address_lifetime",
+         state.addresses.empty() ? 0.0 : lifetime_sum / n(state.addresses.size())},
+        {"max_records_per_answer", n(state.max_records)},
+        {"age", n(static_cast<std::size_t>(std::max<std::int64_t>(0, state.last_seen - state.first_seen)))},
+        {"distinct_name_servers", n(state.name_servers.size())},
+        {"cname_targets", n(state.cname_targets.size())},
+        {"pool_hits", n(pool.address_hits)},
     };
 }
 
 Evidence FluxScorer::evidence(const std::string& domain, const DomainState& state,
-                              const Observation& obs, std::vector<ScorePart> parts,
-                              double score) const {
+                              const Observation& obs, const PoolMatch& pool) const {
     Evidence e;
-    for (const auto& a : state.addresses)
+    score(state, pool, e);
+    for (const auto& a : state.addresses) {
+        if (e.addresses.size() >= max_evidence_addresses) break;
         e.addresses.push_back({a.address.to_string(), a.geo.asn, a.geo.country_code()});
-    e.parts = std::move(parts);
-    e.score = score;
+    }
+    for (const auto& ns : state.name_servers) e.name_servers.push_back(ns.name);
     e.domain = domain;
     e.trigger_name = obs.qname;
     e.time = obs.time;
     e.first_seen = state.first_seen;
     e.threshold = config_.threshold;
     e.resolutions = state.resolutions;
-    e.min_ttl = state.min_ttl;
-    e.name_servers = state.name_servers;
+    e.min_ttl = state.min_ttl == UINT32_MAX ? 0 : state.min_ttl;
     e.names = state.names;
     return e;
+}
+
+void FluxScorer::join_pools(const std::string& domain, const DomainState& state,
+                            std::int64_t now) {
+    for (const auto& a : state.addresses) pools_.add_address(a.address, now);
+    // A name server joins the pool only when it is itself part of the flux:
+    // inside the flagged domain, or fluxing across networks. Flux domains
+    // often sit at ordinary DNS hosters, whose other customers must not
+    // inherit the verdict.
+    for (const auto& ns : state.name_servers) {
+        std::vector<std::uint32_t> asns;
+        for (const auto& a : ns.addresses)
+            if (a.geo.asn != 0) asns.push_back(a.geo.asn);
+        if (!is_at_or_below(ns.name, domain) && count_distinct(asns) < 3) continue;
+        pools_.add_name_server(ns.name, now);
+        for (const auto& a : ns.addresses) pools_.add_address(a.address, now);
+    }
+}
+
+std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Observation& obs) {
+    if (obs.addresses.empty()) return std::nullopt;
+    std::uint32_t answer_ttl = UINT32_MAX;
+    for (const auto& a : obs.addresses) answer_ttl = std::min(answer_ttl, a.ttl);
+    const PoolMatch pool = answer_ttl <= config_.ttl_ceiling ? match_pools(obs) : PoolMatch{};
+
+    std::optional<Evidence> flagged;
+    {
+        Shard& shard = shard_for(domain);
+        std::lock_guard lock(shard.mutex);
+        DomainState& state = touch(shard, domain, obs.time);
+        state.last_seen = obs.time;
+        for (const auto& name : obs.chain) remember(state.names, name, max_names);
+        if (answer_ttl > config_.ttl_ceiling) return std::nullopt;
+        update(state, obs, answer_ttl);
+        if (state.flagged) return std::nullopt;
+        if (state.resolutions < config_.min_resolutions && !pool.decisive()) return std::nullopt;
+        Evidence e = evidence(domain, state, obs, pool);
+        if (e.score <= config_.threshold) return std::nullopt;
+        state.flagged = true;
+        join_pools(domain, state, obs.time);
+        flagged = std::move(e);
+    }
+    return flagged;
 }
 
 std::size_t FluxScorer::tracked_domains() const {

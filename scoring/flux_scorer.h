@@ -1,26 +1,52 @@
-// Flux score v0, kept per registrable domain.
+// The flux score, kept per registrable domain.
 //
 // Baseline: the linear flux-score of Holz et al., "Measuring and Detecting
 // Fast-Flux Service Networks" (NDSS 2008):
 //     f = 1.32 * nA + 18.54 * nASN - 142.38,   flux when f > 0
-// where nA and nASN are the distinct addresses and ASNs seen in the domain's
-// answers. Any history spread over 8 or more ASNs crosses it; a single-ASN
-// CDN needs about 94 addresses. v0 adds:
-//   - distinct countries at half an ASN's weight: flux agents are spread over
-//     many countries, a CDN's answers to one resolver mostly are not; a
-//     country is weaker evidence than an AS because one AS spans countries;
-//   - a TTL gate: answers whose lowest TTL is above ttl-ceiling (30 min, as
-//     the Zeek ports of the Holz score do) are not evidence at all;
-//   - at least min-resolutions resolutions (Holz compares two lookups);
-//   - a sliding window: an address stops counting `window` seconds after it
-//     was last seen, so a long-lived round robin does not add up forever.
-// Unknown ASNs/countries (no mmdb record) never count as distinct ones.
-// The scoring engine issue replaces this with a richer, measured model.
+// over the distinct addresses (nA) and ASNs (nASN) in a domain's answers.
+// Any history over 8+ ASNs crosses it; a single-ASN CDN needs ~94 addresses.
+//
+// Extensions, each a part of the score with its own weight (configuration):
+//   countries      distinct countries at half an ASN's weight: flux agents
+//                  sit in many countries; one AS can span several, so a
+//                  country is weaker evidence than an AS.
+//   geo spread     the address-diversity parts above are multiplied by the
+//                  Gini-Simpson index of the addresses' countries (0 when all
+//                  are in one country, ->1 when spread evenly over many).
+//                  CDNs and volunteer pools answer with addresses near the
+//                  resolver (geo-DNS); flux agents are wherever bots are
+//                  (Stalmans & Irwin, Botconf 2013, on flux geography). This
+//                  is what keeps a one-country pool of many volunteer ASNs
+//                  from looking like flux, and its limit: a botnet confined
+//                  to one country scores on ASNs only through pools/NS.
+//   prefixes       distinct /24 and /48 networks (FluxBuster's prefix
+//                  diversity); weight 0 by default: ASNs carry the signal,
+//                  kept for evidence and for operators who want it.
+//   double flux    the name servers' glue scored like A records (Holz's
+//                  weights on distinct NS addresses and NS ASNs, times their
+//                  own geo spread), plus each change of the NS set. The 2009
+//                  double-flux captures show NS names fixed for hours while
+//                  their glue rotates through dozens of networks.
+//   pools          the share of an answer inside the pool of addresses seen
+//                  serving flagged domains, and a name server in the pool of
+//                  flagged domains' name servers. Either one flags a domain
+//                  at its first resolution (min-resolutions does not apply
+//                  when at least half the answer, and two addresses, or a
+//                  name server are in the pool).
+// Gates: answers whose lowest TTL is above ttl-ceiling (30 min, as the Zeek
+// ports of Holz do; FluxBuster drops > 3 h) are no evidence at all; addresses
+// count for `window` seconds after they were last seen; unknown ASNs and
+// countries (no mmdb record) never count as distinct ones.
+// Features kept for the evidence but not weighted: TTLs, how often the answer
+// set changes, the share of new addresses per resolution, how long addresses
+// stay in use, records per answer, the domain's age in our data, distinct
+// CNAME targets.
 //
 // Thread safety: observe() may be called from many threads at once; state is
 // split into shards, each behind its own mutex held only for the update.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -33,6 +59,7 @@
 
 #include "configuration.h"
 #include "evidence.h"
+#include "flux_pools.h"
 #include "geo.h"
 #include "observation.h"
 
@@ -43,10 +70,12 @@ public:
     FluxScorer(const ScoringConfig& config, const GeoDatabase& geo);
 
     // Adds one resolution to `domain`'s state. Returns the evidence the first
-    // time the domain's score crosses the threshold, nothing otherwise.
+    // time the domain's score crosses the threshold, nothing otherwise. The
+    // flagged domain's addresses and name servers join the flux pools.
     std::optional<Evidence> observe(const std::string& domain, const Observation& obs);
 
     std::size_t tracked_domains() const;
+    std::size_t pool_size() const { return pools_.size(); }
     // Forgets a domain (an operator unblocked it): it starts from scratch.
     void forget(const std::string& domain);
 
@@ -54,35 +83,61 @@ private:
     struct AddressEntry {
         IpAddress address;
         GeoInfo geo;
+        std::int64_t first_seen = 0;
         std::int64_t last_seen = 0;
+    };
+    struct NameServerEntry {
+        std::string name;
+        std::int64_t last_seen = 0;
+        std::vector<AddressEntry> addresses;
     };
     struct DomainState {
         std::int64_t first_seen = 0;
         std::int64_t last_seen = 0;
         std::uint32_t resolutions = 0;
         std::uint32_t min_ttl = UINT32_MAX;
+        std::uint32_t answer_changes = 0;
+        std::uint32_t ns_changes = 0;
+        std::uint16_t max_records = 0;
         bool flagged = false;
+        std::uint8_t recent_ttl_count = 0;
+        std::array<std::uint32_t, 8> recent_ttls{};
+        double novelty_sum = 0;
+        std::uint64_t last_answer_hash = 0;
+        std::uint64_t last_ns_hash = 0;
         std::vector<AddressEntry> addresses;
+        std::vector<NameServerEntry> name_servers;
+        std::vector<std::uint64_t> cname_targets;  // hashes, bounded
         std::vector<std::string> names;
-        std::vector<std::string> name_servers;
     };
     struct Shard {
         mutable std::mutex mutex;
         std::list<std::pair<std::string, DomainState>> lru;  // most recent first
         std::unordered_map<std::string, decltype(lru)::iterator> index;
     };
+    struct PoolMatch {
+        std::size_t address_hits = 0;
+        double address_share = 0;
+        bool name_server = false;
+        bool decisive() const { return name_server || (address_hits >= 2 && address_share >= 0.5); }
+    };
 
     Shard& shard_for(const std::string& domain);
     DomainState& touch(Shard& shard, const std::string& domain, std::int64_t now);
-    void add_addresses(DomainState& state, const Observation& obs);
-    std::vector<ScorePart> score_parts(const DomainState& state) const;
-    Evidence evidence(const std::string& domain, const DomainState& state, const Observation& obs,
-                      std::vector<ScorePart> parts, double score) const;
+    void update(DomainState& state, const Observation& obs, std::uint32_t answer_ttl);
+    void add_address(std::vector<AddressEntry>& list, const IpAddress& address,
+                     std::int64_t now, std::size_t cap) const;
+    PoolMatch match_pools(const Observation& obs) const;
+    void score(const DomainState& state, const PoolMatch& pool, Evidence& out) const;
+    Evidence evidence(const std::string& domain, const DomainState& state,
+                      const Observation& obs, const PoolMatch& pool) const;
+    void join_pools(const std::string& domain, const DomainState& state, std::int64_t now);
 
     ScoringConfig config_;
     const GeoDatabase& geo_;
     std::size_t per_shard_limit_;
     std::vector<std::unique_ptr<Shard>> shards_;
+    FluxPools pools_;
 };
 
 }  // namespace fluxguard

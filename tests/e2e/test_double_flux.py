@@ -1,0 +1,66 @@
+"""Double flux through real Unbound: dflux.test rotates its A records and
+its NS set, whose glue spreads over many networks. The verdict must carry
+the name-server evidence (the resolver learns the NS set and glue from NS
+answers, as it does from referrals on the internet)."""
+
+import json
+import time
+import unittest
+
+import dns.rcode
+
+from e2e_common import conf_text, rcode_name, start_resolver
+from fluxtest import query
+
+
+def verdicts(log):
+    out = []
+    for line in log.splitlines():
+        start = line.find('{"')
+        if start >= 0 and '"fluxguard_verdict"' in line:
+            out.append(json.loads(line[start:]))
+    return out
+
+
+class DoubleFlux(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.env = start_resolver(conf_text("nxdomain"))
+        cls.port = cls.env.unbound.port
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.env.stop(failed=False)
+
+    def test_double_flux_blocked_with_name_server_evidence(self):
+        deadline = time.monotonic() + 40
+        i = 0
+        blocked = None
+        while time.monotonic() < deadline:
+            # Clients (and the resolver itself on the internet) ask for the
+            # NS set; its glue rotates every 2 s.
+            query("dflux.test", "NS", self.port)
+            response = query("h%d.dflux.test" % i, "A", self.port)
+            if response.rcode() == dns.rcode.NXDOMAIN:
+                blocked = response
+                break
+            self.assertEqual(rcode_name(response), "NOERROR")
+            i += 1
+            time.sleep(0.7)
+        self.assertIsNotNone(blocked, "dflux.test was not blocked:\n" + self.env.logs())
+
+        found = [v for v in verdicts(self.env.unbound.logs()) if v["domain"] == "dflux.test"]
+        self.assertEqual(len(found), 1, self.env.unbound.logs())
+        verdict = found[0]
+        parts = {p["feature"]: p for p in verdict["parts"]}
+        self.assertGreaterEqual(len(verdict["name_servers"]), 2, verdict)
+        self.assertTrue(all(n.endswith(".dflux.test") for n in verdict["name_servers"]))
+        self.assertGreaterEqual(parts["ns_distinct_asns"]["value"], 2, verdict)
+        self.assertGreater(parts["ns_distinct_asns"]["contribution"], 0, verdict)
+        self.assertAlmostEqual(sum(p["contribution"] for p in verdict["parts"]),
+                               verdict["score"], places=6)
+        self.assertEqual(rcode_name(query("anything.dflux.test", "A", self.port)), "NXDOMAIN")
+
+
+if __name__ == "__main__":
+    unittest.main()
