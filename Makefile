@@ -6,7 +6,7 @@ GEO_DIR     := $(BUILD)/geo
 JOBS        := $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo $(if $(CI),-DFLUXGUARD_WERROR=ON)
 
-.PHONY: all deps unbound geo configure build run test clean
+.PHONY: all deps unbound geo configure build run test bench accuracy clean
 
 all: build
 
@@ -32,6 +32,16 @@ run: build geo
 test: configure geo
 	@cmake --build $(CMAKE_DIR) -j$(JOBS) -- --no-print-directory
 	@cd $(CMAKE_DIR) && ctest --output-on-failure -j$(JOBS)
+
+# Core speed and memory (Google Benchmark); figures, not pass/fail.
+bench: configure
+	@cmake --build $(CMAKE_DIR) -j$(JOBS) --target core_bench -- --no-print-directory
+	@$(CMAKE_DIR)/bench/core_bench
+
+# The labelled corpus through `fluxctl replay`: writes docs/accuracy.md.
+accuracy: configure geo
+	@cmake --build $(CMAKE_DIR) -j$(JOBS) --target fluxctl -- --no-print-directory
+	@corpus/run-accuracy.sh
 
 clean:
 	rm -rf $(CMAKE_DIR)

@@ -173,55 +173,83 @@ FluxScorer::PoolMatch FluxScorer::match_pools(const Observation& obs) const {
     return match;
 }
 
-void FluxScorer::score(const DomainState& state, const PoolMatch& pool, Evidence& out) const {
-    std::vector<std::uint32_t> asns;
-    std::vector<std::array<char, 2>> countries;
-    std::vector<IpAddress> prefixes;
-    double lifetime_sum = 0;
+FluxScorer::Features FluxScorer::features(const DomainState& state, const PoolMatch& pool) const {
+    // Scratch space reused per thread: this runs on every scored resolution.
+    thread_local std::vector<std::uint32_t> asns, ns_asns;
+    thread_local std::vector<std::array<char, 2>> countries;
+    thread_local std::vector<IpAddress> prefixes;
+    thread_local std::vector<AddressEntry> ns_addresses;
+    asns.clear();
+    ns_asns.clear();
+    countries.clear();
+    prefixes.clear();
+    ns_addresses.clear();
     for (const auto& a : state.addresses) {
         if (a.geo.asn != 0) asns.push_back(a.geo.asn);
         if (a.geo.has_country()) countries.push_back(a.geo.country);
         prefixes.push_back(a.address.network_prefix());
-        lifetime_sum += static_cast<double>(a.last_seen - a.first_seen);
     }
-    std::vector<AddressEntry> ns_addresses;
     for (const auto& ns : state.name_servers)
         for (const auto& a : ns.addresses)
             if (std::none_of(ns_addresses.begin(), ns_addresses.end(),
                              [&](const AddressEntry& e) { return e.address == a.address; }))
                 ns_addresses.push_back(a);
-    std::vector<std::uint32_t> ns_asns;
     for (const auto& a : ns_addresses)
         if (a.geo.asn != 0) ns_asns.push_back(a.geo.asn);
-
-    const double spread = geo_spread(state.addresses);
-    const double ns_spread = geo_spread(ns_addresses);
     const auto n = [](std::size_t v) { return static_cast<double>(v); };
-    auto part = [](std::string feature, double value, double weight, double factor = 1.0) {
-        return ScorePart{std::move(feature), value, weight, factor, value * weight * factor};
-    };
-    out.parts = {
-        part("distinct_addresses", n(state.addresses.size()), config_.weight_addresses, spread),
-        part("distinct_asns", n(count_distinct(asns)), config_.weight_asns, spread),
-        part("distinct_countries", n(count_distinct(countries)), config_.weight_countries, spread),
-        part("distinct_prefixes", n(count_distinct(prefixes)), config_.weight_prefixes, spread),
-        part("ns_distinct_addresses", n(ns_addresses.size()), config_.weight_ns_addresses, ns_spread),
-        part("ns_distinct_asns", n(count_distinct(ns_asns)), config_.weight_ns_asns, ns_spread),
-        part("ns_set_changes", n(state.ns_changes), config_.weight_ns_changes),
-        part("pool_share", pool.address_share, config_.weight_pool),
-        part("ns_in_pool", pool.name_server ? 1.0 : 0.0, config_.weight_pool),
-        part("bias", 1.0, config_.score_bias),
-    };
-    out.score = 0;
-    for (const auto& p : out.parts) out.score += p.contribution;
+    Features f;
+    f.addresses = n(state.addresses.size());
+    f.asns = n(count_distinct(asns));
+    f.countries = n(count_distinct(countries));
+    f.prefixes = n(count_distinct(prefixes));
+    f.ns_addresses = n(ns_addresses.size());
+    f.ns_asns = n(count_distinct(ns_asns));
+    f.ns_changes = n(state.ns_changes);
+    f.pool_share = pool.address_share;
+    f.ns_in_pool = pool.name_server ? 1.0 : 0.0;
+    f.spread = geo_spread(state.addresses);
+    f.ns_spread = geo_spread(ns_addresses);
+    return f;
+}
 
+template <typename Visit>
+void FluxScorer::for_each_part(const Features& f, Visit&& visit) const {
+    visit("distinct_addresses", f.addresses, config_.weight_addresses, f.spread);
+    visit("distinct_asns", f.asns, config_.weight_asns, f.spread);
+    visit("distinct_countries", f.countries, config_.weight_countries, f.spread);
+    visit("distinct_prefixes", f.prefixes, config_.weight_prefixes, f.spread);
+    visit("ns_distinct_addresses", f.ns_addresses, config_.weight_ns_addresses, f.ns_spread);
+    visit("ns_distinct_asns", f.ns_asns, config_.weight_ns_asns, f.ns_spread);
+    visit("ns_set_changes", f.ns_changes, config_.weight_ns_changes, 1.0);
+    visit("pool_share", f.pool_share, config_.weight_pool, 1.0);
+    visit("ns_in_pool", f.ns_in_pool, config_.weight_pool, 1.0);
+    visit("bias", 1.0, config_.score_bias, 1.0);
+}
+
+double FluxScorer::score(const Features& f) const {
+    double total = 0;
+    for_each_part(f, [&](const char*, double value, double weight, double factor) {
+        total += value * weight * factor;
+    });
+    return total;
+}
+
+void FluxScorer::explain(const DomainState& state, const PoolMatch& pool, const Features& f,
+                         Evidence& out) const {
+    for_each_part(f, [&](const char* name, double value, double weight, double factor) {
+        out.parts.push_back({name, value, weight, factor, value * weight * factor});
+    });
+    out.score = score(f);
+    double lifetime_sum = 0;
+    for (const auto& a : state.addresses) lifetime_sum += static_cast<double>(a.last_seen - a.first_seen);
     std::vector<std::uint32_t> ttls(state.recent_ttls.begin(),
                                     state.recent_ttls.begin() + state.recent_ttl_count);
     std::sort(ttls.begin(), ttls.end());
+    const auto n = [](std::size_t v) { return static_cast<double>(v); };
     const double resolutions = n(std::max<std::uint32_t>(state.resolutions, 1));
     out.features = {
-        {"geo_spread", spread},
-        {"ns_geo_spread", ns_spread},
+        {"geo_spread", f.spread},
+        {"ns_geo_spread", f.ns_spread},
         {"resolutions", n(state.resolutions)},
         {"min_ttl", n(state.min_ttl == UINT32_MAX ? 0 : state.min_ttl)},
         {"median_ttl", ttls.empty() ? 0.0 : n(ttls[ttls.size() / 2])},
@@ -239,9 +267,10 @@ void FluxScorer::score(const DomainState& state, const PoolMatch& pool, Evidence
 }
 
 Evidence FluxScorer::evidence(const std::string& domain, const DomainState& state,
-                              const Observation& obs, const PoolMatch& pool) const {
+                              const Observation& obs, const PoolMatch& pool,
+                              const Features& f) const {
     Evidence e;
-    score(state, pool, e);
+    explain(state, pool, f, e);
     for (const auto& a : state.addresses) {
         if (e.addresses.size() >= max_evidence_addresses) break;
         e.addresses.push_back({a.address.to_string(), a.geo.asn, a.geo.country_code()});
@@ -292,11 +321,11 @@ std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Obs
         update(state, obs, answer_ttl);
         if (state.flagged) return std::nullopt;
         if (state.resolutions < config_.min_resolutions && !pool.decisive()) return std::nullopt;
-        Evidence e = evidence(domain, state, obs, pool);
-        if (e.score <= config_.threshold) return std::nullopt;
+        const Features f = features(state, pool);
+        if (score(f) <= config_.threshold) return std::nullopt;
         state.flagged = true;
         join_pools(domain, state, obs.time);
-        flagged = std::move(e);
+        flagged = evidence(domain, state, obs, pool, f);
     }
     return flagged;
 }

@@ -128,9 +128,22 @@ private:
     void add_address(std::vector<AddressEntry>& list, const IpAddress& address,
                      std::int64_t now, std::size_t cap) const;
     PoolMatch match_pools(const Observation& obs) const;
-    void score(const DomainState& state, const PoolMatch& pool, Evidence& out) const;
+    // The weighted feature values; score() and explain() both walk them
+    // through for_each_part, so the logged parts always add up to the score.
+    struct Features {
+        double addresses = 0, asns = 0, countries = 0, prefixes = 0;
+        double ns_addresses = 0, ns_asns = 0, ns_changes = 0;
+        double pool_share = 0, ns_in_pool = 0;
+        double spread = 1, ns_spread = 1;
+    };
+    Features features(const DomainState& state, const PoolMatch& pool) const;
+    template <typename Visit>
+    void for_each_part(const Features& f, Visit&& visit) const;
+    double score(const Features& f) const;
+    void explain(const DomainState& state, const PoolMatch& pool, const Features& f,
+                 Evidence& out) const;
     Evidence evidence(const std::string& domain, const DomainState& state,
-                      const Observation& obs, const PoolMatch& pool) const;
+                      const Observation& obs, const PoolMatch& pool, const Features& f) const;
     void join_pools(const std::string& domain, const DomainState& state, std::int64_t now);
 
     ScoringConfig config_;
