@@ -58,6 +58,19 @@ IpAddress parse_ip(std::string_view v, IpAddress::Family family) {
     return *ip;
 }
 
+// "host:port", "[v6]:port" or an absolute socket path; the store parses it
+// for real, this only catches typos at start-up with the file and line.
+std::string parse_endpoint_text(std::string_view v) {
+    if (v.starts_with("/")) return std::string(v);
+    const auto colon = v.rfind(':');
+    const auto host = colon == std::string_view::npos ? v : v.substr(0, colon);
+    if (host.empty() || (colon != std::string_view::npos && host.find(':') != std::string_view::npos &&
+                         !(host.front() == '[' && host.back() == ']')))
+        throw BadValue{"host:port, [IPv6]:port or an absolute socket path"};
+    if (colon != std::string_view::npos) parse_uint(v.substr(colon + 1), 1, 65535);
+    return std::string(v);
+}
+
 struct Setting {
     std::string_view key;
     std::string_view default_text;
@@ -118,6 +131,36 @@ const std::vector<Setting>& settings() {
          [](Config& c, std::string_view v) { c.scoring.pool_ttl = parse_uint(v, 60, 31536000); }},
         {"max-pool-entries", "1000000", "addresses and name servers kept in the flux pool at most",
          [](Config& c, std::string_view v) { c.scoring.max_pool_entries = parse_uint(v, 16, 100000000); }},
+        {"store", "memory",
+         "where flux state lives: memory (this resolver alone) or redis (shared by a fleet)",
+         [](Config& c, std::string_view v) {
+             if (v == "memory") c.fleet.redis = false;
+             else if (v == "redis") c.fleet.redis = true;
+             else throw BadValue{"memory or redis"};
+         }},
+        {"redis-server", "127.0.0.1:6379", "Redis address: host:port, [IPv6]:port or a socket path",
+         [](Config& c, std::string_view v) { c.fleet.server = parse_endpoint_text(v); }},
+        {"redis-user", "(none)", "ACL user name (Redis 6+)",
+         [](Config& c, std::string_view v) { c.fleet.user = std::string(v); }},
+        {"redis-password", "(none)", "password for AUTH; never logged",
+         [](Config& c, std::string_view v) { c.fleet.password = std::string(v); }},
+        {"redis-database", "0", "database index",
+         [](Config& c, std::string_view v) { c.fleet.database = static_cast<int>(parse_uint(v, 0, 100000)); }},
+        {"redis-key-prefix", "fluxguard:", "prefix of every key and of the pub/sub channel",
+         [](Config& c, std::string_view v) {
+             if (v.empty() || v.find_first_of("{} \t") != std::string_view::npos)
+                 throw BadValue{"a non-empty prefix without braces or spaces"};
+             c.fleet.key_prefix = std::string(v);
+         }},
+        {"redis-sentinel", "(none)",
+         "a Redis Sentinel (host:port); repeat the key for more. With sentinels, the master "
+         "is found and followed through them",
+         [](Config& c, std::string_view v) { c.fleet.sentinels.push_back(parse_endpoint_text(v)); }},
+        {"redis-sentinel-master", "(none)", "the master's name at the sentinels",
+         [](Config& c, std::string_view v) { c.fleet.sentinel_master = std::string(v); }},
+        {"redis-queue-size", "65536",
+         "observations waiting for Redis at most; more are dropped and counted, never waited for",
+         [](Config& c, std::string_view v) { c.fleet.queue_size = parse_uint(v, 16, 10000000); }},
         {"score-bias", "-142.38", "constant term of the score (Holz et al. 2008)",
          [](Config& c, std::string_view v) { c.scoring.score_bias = parse_double(v); }},
         {"flux-threshold", "0", "a domain whose score exceeds this is flagged",
@@ -182,7 +225,7 @@ Config parse_config(std::string_view text, const std::string& file) {
         if (!setting)
             throw ConfigError(fmt::format("{}:{}: unknown key '{}'", file, line_no, printable(key)));
         const auto index = static_cast<std::size_t>(setting - table.data());
-        if (seen[index] && key != "allow")
+        if (seen[index] && key != "allow" && key != "redis-sentinel")
             throw ConfigError(fmt::format("{}:{}: key '{}' given twice", file, line_no, key));
         seen[index] = true;
         if (key == "policy") policy_line = line_no;
@@ -199,6 +242,9 @@ Config parse_config(std::string_view text, const std::string& file) {
         if (v.empty())
             throw ConfigError(fmt::format("{}:{}: key '{}' is required", file, line_no, required));
     }
+    if (!config.fleet.sentinels.empty() && config.fleet.sentinel_master.empty())
+        throw ConfigError(fmt::format("{}:{}: key 'redis-sentinel-master' is required with redis-sentinel",
+                                      file, line_no));
     if (config.policy == Policy::sinkhole && !config.sinkhole_ipv4)
         throw ConfigError(fmt::format("{}:{}: key 'policy': sinkhole needs sinkhole-ipv4", file,
                                       policy_line));

@@ -39,6 +39,20 @@ struct ScoringConfig {
     std::size_t max_pool_entries = 1000000;
 };
 
+// Where the fleet's shared state lives (store/README.md). Endpoints are kept
+// as text ("host:port", "[v6]:port" or a socket path); the store parses them.
+struct FleetConfig {
+    bool redis = false;  // store: redis
+    std::string server = "127.0.0.1:6379";
+    std::string user;
+    std::string password;
+    int database = 0;
+    std::string key_prefix = "fluxguard:";
+    std::vector<std::string> sentinels;
+    std::string sentinel_master;
+    std::size_t queue_size = 65536;
+};
+
 struct Config {
     std::string path;
     Policy policy = Policy::nxdomain;
@@ -49,6 +63,7 @@ struct Config {
     std::string country_database;
     std::vector<std::string> allow;
     ScoringConfig scoring;
+    FleetConfig fleet;
 };
 
 class ConfigError : public std::runtime_error {

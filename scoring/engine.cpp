@@ -19,23 +19,67 @@ bool Engine::allowed(std::string_view name) const {
                        [&](const std::string& a) { return is_at_or_below(name, a); });
 }
 
-Engine::Outcome Engine::observe(const Observation& obs) {
+namespace {
+
+std::string block_reason(const Evidence& e) {
+    return fmt::format("fast flux: {} score {:.1f} > {:g}", e.domain, e.score, e.threshold);
+}
+
+}  // namespace
+
+Engine::Outcome Engine::observe(const Observation& obs, FleetUpdate* update) {
     if (obs.addresses.empty()) return {};
     if (std::any_of(obs.chain.begin(), obs.chain.end(),
                     [&](const std::string& n) { return allowed(n); }))
         return {};
     const std::string domain = registrable_.of(obs.address_owner());
+    if (update) {
+        update->domain = domain;
+        update->time = obs.time;
+        update->min_ttl = UINT32_MAX;
+        update->addresses.clear();
+        update->name_servers.clear();
+        for (const auto& a : obs.addresses) {
+            const GeoInfo geo = geo_.lookup(a.address);
+            update->addresses.push_back({a.address, geo.asn, geo.country});
+            update->min_ttl = std::min(update->min_ttl, a.ttl);
+        }
+        for (const auto& ns : obs.name_servers) update->name_servers.push_back(ns.name);
+    }
     auto evidence = scorer_.observe(domain, obs);
     if (!evidence) return {};
 
     const bool enforce = config_.policy != Policy::monitor;
     log_(LogLevel::info, to_json_line(*evidence, enforce ? "block" : "monitor"));
     if (!enforce) return {};
-    Block block{domain, fmt::format("fast flux: {} score {:.1f} > {:g}", domain, evidence->score,
-                                    evidence->threshold),
-                evidence->score, evidence->time};
-    if (!blocklist_.add(std::move(block))) return {};
+    if (!blocklist_.add({domain, block_reason(*evidence), evidence->score, evidence->time}))
+        return {};
     return {std::move(evidence)};
+}
+
+std::optional<FleetBlock> Engine::judge_fleet(const FleetView& view) {
+    if (allowed(view.domain)) return std::nullopt;
+    auto evidence = scorer_.judge_fleet(view);
+    if (!evidence) return std::nullopt;
+    const bool enforce = config_.policy != Policy::monitor;
+    const std::string line = to_json_line(*evidence, enforce ? "block" : "monitor");
+    log_(LogLevel::info, line);
+    if (!enforce) return std::nullopt;
+    return FleetBlock{view.domain, evidence->score, evidence->time, "detected",
+                      block_reason(*evidence), line};
+}
+
+std::vector<std::string> Engine::apply_block(const FleetBlock& block) {
+    if (config_.policy == Policy::monitor || allowed(block.domain)) return {};
+    if (!blocklist_.add({block.domain, block.reason, block.score, block.since})) return {};
+    auto names = scorer_.mark_blocked(block.domain, block.since);
+    names.push_back(block.domain);
+    return names;
+}
+
+bool Engine::apply_unblock(const std::string& domain) {
+    scorer_.forget(domain);
+    return blocklist_.remove(domain);
 }
 
 std::optional<Block> Engine::blocked(std::string_view name) const {

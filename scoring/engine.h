@@ -13,6 +13,7 @@
 
 #include "blocklist.h"
 #include "configuration.h"
+#include "fleet_types.h"
 #include "flux_scorer.h"
 #include "geo.h"
 #include "observation.h"
@@ -33,7 +34,18 @@ public:
         // answers must go, so the resolver stops handing them out.
         std::optional<Evidence> new_block;
     };
-    Outcome observe(const Observation& obs);
+    // `update`, when given, receives what this resolution adds to the
+    // fleet's view of the domain (for the shared store), if anything.
+    Outcome observe(const Observation& obs, FleetUpdate* update = nullptr);
+
+    // The fleet's combined view crossed the threshold: a block to publish.
+    std::optional<FleetBlock> judge_fleet(const FleetView& view);
+
+    // A block or unblock decided anywhere in the fleet (or by an operator).
+    // apply_block returns the names under the domain this instance has seen
+    // resolving, whose cached answers must go; empty if already blocked.
+    std::vector<std::string> apply_block(const FleetBlock& block);
+    bool apply_unblock(const std::string& domain);
 
     // The block covering `name`, when the policy rewrites answers.
     std::optional<Block> blocked(std::string_view name) const;

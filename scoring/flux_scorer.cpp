@@ -330,6 +330,56 @@ std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Obs
     return flagged;
 }
 
+std::optional<Evidence> FluxScorer::judge_fleet(const FleetView& view) {
+    if (view.resolutions < config_.min_resolutions) return std::nullopt;
+    Shard& shard = shard_for(view.domain);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.index.find(view.domain);
+    // Only domains this instance has resolved itself: their names are what
+    // a block has to purge here, and their state gives the geo spread.
+    if (it == shard.index.end()) return std::nullopt;
+    DomainState& state = it->second->second;
+    if (state.flagged) return std::nullopt;
+    Features f = features(state, PoolMatch{});
+    const auto more = [](double& local, std::uint32_t fleet) {
+        local = std::max(local, static_cast<double>(fleet));
+    };
+    more(f.addresses, view.distinct_addresses);
+    more(f.asns, view.distinct_asns);
+    more(f.countries, view.distinct_countries);
+    more(f.prefixes, view.distinct_prefixes);
+    // The fleet keeps which countries, not how many addresses each: when the
+    // fleet saw more countries than we did, assume them evenly spread.
+    if (view.distinct_countries > 0 && f.countries > static_cast<double>(
+            std::count_if(state.addresses.begin(), state.addresses.end(),
+                          [](const AddressEntry& a) { return a.geo.has_country(); })))
+        f.spread = 1.0 - 1.0 / static_cast<double>(view.distinct_countries);
+    if (score(f) <= config_.threshold) return std::nullopt;
+    state.flagged = true;
+    join_pools(view.domain, state, view.first_seen);
+    Observation trigger;
+    trigger.time = state.last_seen;
+    trigger.qname = view.domain;
+    Evidence e = evidence(view.domain, state, trigger, PoolMatch{}, f);
+    e.resolutions = view.resolutions;
+    e.first_seen = std::min(e.first_seen, view.first_seen);
+    e.features.emplace_back("fleet_resolutions", static_cast<double>(view.resolutions));
+    return e;
+}
+
+std::vector<std::string> FluxScorer::mark_blocked(const std::string& domain, std::int64_t now) {
+    Shard& shard = shard_for(domain);
+    std::lock_guard lock(shard.mutex);
+    auto it = shard.index.find(domain);
+    if (it == shard.index.end()) return {};
+    DomainState& state = it->second->second;
+    if (!state.flagged) {
+        state.flagged = true;
+        join_pools(domain, state, now);
+    }
+    return state.names;
+}
+
 std::size_t FluxScorer::tracked_domains() const {
     std::size_t n = 0;
     for (const auto& s : shards_) {

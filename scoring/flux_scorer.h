@@ -59,6 +59,7 @@
 
 #include "configuration.h"
 #include "evidence.h"
+#include "fleet_types.h"
 #include "flux_pools.h"
 #include "geo.h"
 #include "observation.h"
@@ -73,6 +74,15 @@ public:
     // time the domain's score crosses the threshold, nothing otherwise. The
     // flagged domain's addresses and name servers join the flux pools.
     std::optional<Evidence> observe(const std::string& domain, const Observation& obs);
+
+    // Scores the fleet's combined counts of a domain (store/), with what this
+    // instance knows of it for the rest. Returns the evidence the first time
+    // the combined score crosses the threshold (or nothing).
+    std::optional<Evidence> judge_fleet(const FleetView& view);
+
+    // Records that a domain is blocked (decided elsewhere): it joins the pools
+    // and is not flagged again. Returns the names under it seen resolving.
+    std::vector<std::string> mark_blocked(const std::string& domain, std::int64_t now);
 
     std::size_t tracked_domains() const;
     std::size_t pool_size() const { return pools_.size(); }
