@@ -106,12 +106,21 @@ void FluxScorer::add_address(std::vector<AddressEntry>& list, const IpAddress& a
     }) = entry;
 }
 
-void FluxScorer::update(DomainState& state, const Observation& obs, std::uint32_t answer_ttl) {
+void FluxScorer::update(const std::string& domain, DomainState& state, const Observation& obs,
+                        std::uint32_t answer_ttl) {
     const std::int64_t now = obs.time;
     const std::int64_t horizon = now - static_cast<std::int64_t>(config_.window);
     std::erase_if(state.addresses, [&](const AddressEntry& e) { return e.last_seen < horizon; });
     std::erase_if(state.name_servers,
                   [&](const NameServerEntry& e) { return e.last_seen < horizon; });
+
+    // ASNs of the previous answer, to tell a rotation across networks from
+    // one inside a provider.
+    thread_local std::vector<std::uint32_t> previous_asns, answer_asns;
+    previous_asns.clear();
+    answer_asns.clear();
+    for (const auto& e : state.addresses)
+        if (e.last_seen == state.last_answer_time && e.geo.asn != 0) previous_asns.push_back(e.geo.asn);
 
     std::size_t fresh = 0;
     std::vector<std::uint64_t> answer_parts;
@@ -122,8 +131,18 @@ void FluxScorer::update(DomainState& state, const Observation& obs, std::uint32_
         add_address(state.addresses, answer.address, now, config_.max_addresses_per_domain);
         answer_parts.push_back(std::hash<IpAddress>{}(answer.address));
     }
+    for (const auto& e : state.addresses)
+        if (e.last_seen == now && e.geo.asn != 0) answer_asns.push_back(e.geo.asn);
     const std::uint64_t answer_hash = set_hash(std::move(answer_parts));
-    if (state.resolutions > 0 && answer_hash != state.last_answer_hash) ++state.answer_changes;
+    if (state.resolutions > 0 && answer_hash != state.last_answer_hash) {
+        ++state.answer_changes;
+        const bool shares_network = std::any_of(answer_asns.begin(), answer_asns.end(), [&](std::uint32_t a) {
+            return std::find(previous_asns.begin(), previous_asns.end(), a) != previous_asns.end();
+        });
+        if (!shares_network && !answer_asns.empty() && !previous_asns.empty())
+            ++state.cross_network_changes;
+    }
+    state.last_answer_time = now;
     state.last_answer_hash = answer_hash;
     state.novelty_sum += static_cast<double>(fresh) / static_cast<double>(obs.addresses.size());
     state.max_records = static_cast<std::uint16_t>(
@@ -134,7 +153,10 @@ void FluxScorer::update(DomainState& state, const Observation& obs, std::uint32_
     state.min_ttl = std::min(state.min_ttl, answer_ttl);
     ++state.resolutions;
 
-    if (!obs.name_servers.empty()) {
+    // The delegation belongs to the queried name's zone: when a CNAME chain
+    // leads into another domain (a customer into its CDN), those name
+    // servers say nothing about the domain that owns the addresses.
+    if (!obs.name_servers.empty() && is_at_or_below(obs.qname, domain)) {
         std::vector<std::uint64_t> ns_parts;
         for (const auto& ns : obs.name_servers) {
             ns_parts.push_back(std::hash<std::string>{}(ns.name));
@@ -208,16 +230,22 @@ FluxScorer::Features FluxScorer::features(const DomainState& state, const PoolMa
     f.pool_share = pool.address_share;
     f.ns_in_pool = pool.name_server ? 1.0 : 0.0;
     f.spread = geo_spread(state.addresses);
+    // The Zeek ports of the Holz score scale it by nASN/nA: many addresses
+    // in few networks (CDNs, clouds, big sites) are not agents.
+    f.network_ratio = state.addresses.empty() ? 0.0 : f.asns / f.addresses;
+    f.cross_changes = n(state.cross_network_changes);
     f.ns_spread = geo_spread(ns_addresses);
     return f;
 }
 
 template <typename Visit>
 void FluxScorer::for_each_part(const Features& f, Visit&& visit) const {
-    visit("distinct_addresses", f.addresses, config_.weight_addresses, f.spread);
-    visit("distinct_asns", f.asns, config_.weight_asns, f.spread);
-    visit("distinct_countries", f.countries, config_.weight_countries, f.spread);
-    visit("distinct_prefixes", f.prefixes, config_.weight_prefixes, f.spread);
+    const double diversity = f.spread * f.network_ratio;
+    visit("distinct_addresses", f.addresses, config_.weight_addresses, diversity);
+    visit("distinct_asns", f.asns, config_.weight_asns, diversity);
+    visit("distinct_countries", f.countries, config_.weight_countries, diversity);
+    visit("distinct_prefixes", f.prefixes, config_.weight_prefixes, diversity);
+    visit("cross_network_changes", f.cross_changes, config_.weight_cross_changes, diversity);
     visit("ns_distinct_addresses", f.ns_addresses, config_.weight_ns_addresses, f.ns_spread);
     visit("ns_distinct_asns", f.ns_asns, config_.weight_ns_asns, f.ns_spread);
     visit("ns_set_changes", f.ns_changes, config_.weight_ns_changes, 1.0);
@@ -249,6 +277,7 @@ void FluxScorer::explain(const DomainState& state, const PoolMatch& pool, const 
     const double resolutions = n(std::max<std::uint32_t>(state.resolutions, 1));
     out.features = {
         {"geo_spread", f.spread},
+        {"asn_per_address", f.network_ratio},
         {"ns_geo_spread", f.ns_spread},
         {"resolutions", n(state.resolutions)},
         {"min_ttl", n(state.min_ttl == UINT32_MAX ? 0 : state.min_ttl)},
@@ -318,9 +347,14 @@ std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Obs
         state.last_seen = obs.time;
         for (const auto& name : obs.chain) remember(state.names, name, max_names);
         if (answer_ttl > config_.ttl_ceiling) return std::nullopt;
-        update(state, obs, answer_ttl);
-        if (state.flagged) return std::nullopt;
-        if (state.resolutions < config_.min_resolutions && !pool.decisive()) return std::nullopt;
+        update(domain, state, obs, answer_ttl);
+        if (state.flagged) {
+            // A flagged domain keeps feeding the pools: the hosts it moves
+            // to are the ones its family's next domains will use.
+            join_pools(domain, state, obs.time);
+            return std::nullopt;
+        }
+        if (state.resolutions < config_.min_resolutions && !pool.decisive(obs.addresses.size())) return std::nullopt;
         const Features f = features(state, pool);
         if (score(f) <= config_.threshold) return std::nullopt;
         state.flagged = true;

@@ -108,6 +108,8 @@ private:
         std::uint32_t min_ttl = UINT32_MAX;
         std::uint32_t answer_changes = 0;
         std::uint32_t ns_changes = 0;
+        std::uint32_t cross_network_changes = 0;
+        std::int64_t last_answer_time = -1;
         std::uint16_t max_records = 0;
         bool flagged = false;
         std::uint8_t recent_ttl_count = 0;
@@ -129,12 +131,17 @@ private:
         std::size_t address_hits = 0;
         double address_share = 0;
         bool name_server = false;
-        bool decisive() const { return name_server || (address_hits >= 2 && address_share >= 0.5); }
+        // Half the answer, and two addresses unless the answer has one.
+        bool decisive(std::size_t answer_size) const {
+            return name_server ||
+                   (address_share >= 0.5 && address_hits >= std::min<std::size_t>(2, answer_size));
+        }
     };
 
     Shard& shard_for(const std::string& domain);
     DomainState& touch(Shard& shard, const std::string& domain, std::int64_t now);
-    void update(DomainState& state, const Observation& obs, std::uint32_t answer_ttl);
+    void update(const std::string& domain, DomainState& state, const Observation& obs,
+                std::uint32_t answer_ttl);
     void add_address(std::vector<AddressEntry>& list, const IpAddress& address,
                      std::int64_t now, std::size_t cap) const;
     PoolMatch match_pools(const Observation& obs) const;
@@ -145,6 +152,7 @@ private:
         double ns_addresses = 0, ns_asns = 0, ns_changes = 0;
         double pool_share = 0, ns_in_pool = 0;
         double spread = 1, ns_spread = 1;
+        double network_ratio = 0, cross_changes = 0;
     };
     Features features(const DomainState& state, const PoolMatch& pool) const;
     template <typename Visit>
