@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "configuration.h"
+#include "fleet_commands.h"
 #include "replay.h"
 
 namespace {
@@ -15,6 +16,8 @@ commands:
   replay --config FILE [TRACE]   score a JSON Lines trace (docs/trace-format.md; default
                                  stdin) with the module's own engine and print one JSON
                                  verdict line per flagged domain
+  block DOMAIN --config FILE     block a domain on every resolver of the fleet (Redis)
+  unblock DOMAIN --config FILE   lift a block on every resolver of the fleet (Redis)
   settings                       list every fluxguard.conf key with its default and meaning
 
 fluxctl <command> --help shows a command's help.
@@ -59,6 +62,7 @@ int main(int argc, char** argv) {
     const std::string command = args[0];
     args.erase(args.begin());
     if (command == "replay") return replay_command(args);
+    if (command == "block" || command == "unblock") return fluxguard::fleet_decision(command, args);
     if (command == "settings") {
         std::cout << fluxguard::describe_settings();
         return 0;

@@ -9,12 +9,18 @@
 
 #include "dns_name.h"
 #include "engine.h"
+#include "fleet_link.h"
 #include "fluxguard_abi.h"
 
 using namespace fluxguard;
 
+// Members in this order: the fleet link (and its thread) goes before the
+// engine it calls into.
 struct fg_engine {
     std::unique_ptr<Engine> engine;
+    fg_purge_fn purge = nullptr;
+    void* purge_arg = nullptr;
+    std::unique_ptr<FleetLink> fleet;
 };
 
 namespace {
@@ -79,8 +85,8 @@ void log_line(LogLevel level, std::string_view message) {
 
 extern "C" {
 
-fg_engine* fg_engine_create(const char* config_path, fg_log_fn log, char* error,
-                            size_t error_size) {
+fg_engine* fg_engine_create(const char* config_path, fg_log_fn log, fg_purge_fn purge,
+                            void* purge_arg, char* error, size_t error_size) {
     try {
         g_log = log;
         const std::string path = config_path ? config_path : config_path_from_environment();
@@ -92,7 +98,24 @@ fg_engine* fg_engine_create(const char* config_path, fg_log_fn log, char* error,
                              "{}, {} allowlisted domains",
                              path, to_string(c.policy), c.asn_database, c.country_database,
                              c.allow.size()));
-        return new fg_engine{std::move(engine)};
+        auto handle = std::make_unique<fg_engine>();
+        handle->engine = std::move(engine);
+        handle->purge = purge;
+        handle->purge_arg = purge_arg;
+        if (c.fleet.redis) {
+            fg_engine* raw = handle.get();
+            auto purge_name = [raw](const std::string& name) {
+                if (auto wire = name_to_wire(name); wire && raw->purge)
+                    raw->purge(raw->purge_arg, wire->data(), wire->size());
+            };
+            try {
+                handle->fleet = std::make_unique<FleetLink>(*handle->engine, c.fleet, purge_name,
+                                                            log_line);
+            } catch (const std::invalid_argument& e) {
+                throw ConfigError(fmt::format("{}: {}", path, e.what()));
+            }
+        }
+        return handle.release();
     } catch (const GeoError& e) {
         copy_truncated(error, error_size,
                        fmt::format("{}: {}",
@@ -144,14 +167,16 @@ int fg_engine_blocked(const fg_engine* engine, const uint8_t* name, size_t name_
     }
 }
 
-void fg_engine_observe(fg_engine* engine, const fg_observation* in, fg_purge_fn purge,
-                       void* purge_arg) {
+void fg_engine_observe(fg_engine* engine, const fg_observation* in) {
     try {
         const Observation obs = to_observation(*in);
-        auto outcome = engine->engine->observe(obs);
-        if (!outcome.new_block || !purge) return;
+        FleetUpdate update;
+        auto outcome = engine->engine->observe(obs, engine->fleet ? &update : nullptr);
+        if (engine->fleet) engine->fleet->share(std::move(update), outcome.new_block);
+        if (!outcome.new_block || !engine->purge) return;
         for (const auto& name : outcome.new_block->names)
-            if (auto wire = name_to_wire(name)) purge(purge_arg, wire->data(), wire->size());
+            if (auto wire = name_to_wire(name))
+                engine->purge(engine->purge_arg, wire->data(), wire->size());
     } catch (const std::exception& e) {
         log_line(LogLevel::error, fmt::format("fluxguard: observation dropped: {}", e.what()));
     } catch (...) {

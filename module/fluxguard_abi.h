@@ -60,10 +60,13 @@ struct fg_block {
 typedef void (*fg_log_fn)(int level, const char* message); /* 0 info, 1 warning, 2 error */
 typedef void (*fg_purge_fn)(void* arg, const uint8_t* name, size_t name_len);
 
-/* Reads the configuration and opens the databases. NULL on failure, with
- * one line naming file, line and key (or the database) in `error`. */
-struct fg_engine* fg_engine_create(const char* config_path, fg_log_fn log, char* error,
-                                   size_t error_size);
+/* Reads the configuration ($FLUXGUARD_CONF or the default when
+ * config_path is NULL), opens the databases and, with `store: redis`, starts
+ * the fleet link. NULL on failure, with one line naming file, line and key
+ * (or the database) in `error`. `purge` drops a name's cached answers; it is
+ * called from resolver threads and from the fleet link's thread. */
+struct fg_engine* fg_engine_create(const char* config_path, fg_log_fn log, fg_purge_fn purge,
+                                   void* purge_arg, char* error, size_t error_size);
 void fg_engine_destroy(struct fg_engine* engine);
 void fg_engine_settings(const struct fg_engine* engine, struct fg_settings* out);
 
@@ -71,10 +74,10 @@ void fg_engine_settings(const struct fg_engine* engine, struct fg_settings* out)
 int fg_engine_blocked(const struct fg_engine* engine, const uint8_t* name, size_t name_len,
                       struct fg_block* out);
 
-/* Scores an upstream answer. When it blocks a domain, `purge` is called for
- * every name under it the resolver may hold in its cache. */
-void fg_engine_observe(struct fg_engine* engine, const struct fg_observation* obs,
-                       fg_purge_fn purge, void* purge_arg);
+/* Scores an upstream answer (and shares it with the fleet). When it blocks
+ * a domain, `purge` is called for every name under it the resolver may hold
+ * in its cache. */
+void fg_engine_observe(struct fg_engine* engine, const struct fg_observation* obs);
 
 size_t fg_engine_tracked_domains(const struct fg_engine* engine);
 

@@ -53,6 +53,26 @@ log_to_unbound(int level, const char* message)
 	else log_info("%s", message);
 }
 
+static void
+purge_cached_name(void* arg, const uint8_t* name, size_t name_len)
+{
+	static const uint16_t types[] = { LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA,
+		LDNS_RR_TYPE_CNAME, LDNS_RR_TYPE_MX, LDNS_RR_TYPE_TXT,
+		LDNS_RR_TYPE_NS, LDNS_RR_TYPE_SOA, LDNS_RR_TYPE_SRV,
+		LDNS_RR_TYPE_SVCB, LDNS_RR_TYPE_HTTPS, LDNS_RR_TYPE_ANY };
+	struct module_env* env = (struct module_env*)arg;
+	uint8_t copy[LDNS_MAX_DOMAINLEN + 1];
+	size_t i;
+	if(name_len > sizeof(copy)) return;
+	memcpy(copy, name, name_len);
+	for(i = 0; i < sizeof(types)/sizeof(types[0]); i++) {
+		msg_cache_remove(env, copy, name_len, types[i],
+			LDNS_RR_CLASS_IN, 0);
+		msg_cache_remove(env, copy, name_len, types[i],
+			LDNS_RR_CLASS_IN, BIT_CD);
+	}
+}
+
 FG_EXPORT int
 init(struct module_env* env, int id)
 {
@@ -62,7 +82,8 @@ init(struct module_env* env, int id)
 		log_err("fluxguard: out of memory");
 		return 0;
 	}
-	m->engine = fg_engine_create(NULL, log_to_unbound, error, sizeof(error));
+	m->engine = fg_engine_create(NULL, log_to_unbound, purge_cached_name,
+		env, error, sizeof(error));
 	if(!m->engine) {
 		log_err("fluxguard: %s", error);
 		free(m);
@@ -111,26 +132,6 @@ copy_records(struct ub_packed_rrset_key** rrsets, size_t count,
 }
 
 static void
-purge_cached_name(void* arg, const uint8_t* name, size_t name_len)
-{
-	static const uint16_t types[] = { LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA,
-		LDNS_RR_TYPE_CNAME, LDNS_RR_TYPE_MX, LDNS_RR_TYPE_TXT,
-		LDNS_RR_TYPE_NS, LDNS_RR_TYPE_SOA, LDNS_RR_TYPE_SRV,
-		LDNS_RR_TYPE_SVCB, LDNS_RR_TYPE_HTTPS, LDNS_RR_TYPE_ANY };
-	struct module_env* env = (struct module_env*)arg;
-	uint8_t copy[LDNS_MAX_DOMAINLEN + 1];
-	size_t i;
-	if(name_len > sizeof(copy)) return;
-	memcpy(copy, name, name_len);
-	for(i = 0; i < sizeof(types)/sizeof(types[0]); i++) {
-		msg_cache_remove(env, copy, name_len, types[i],
-			LDNS_RR_CLASS_IN, 0);
-		msg_cache_remove(env, copy, name_len, types[i],
-			LDNS_RR_CLASS_IN, BIT_CD);
-	}
-}
-
-static void
 observe_answer(struct fg_module* m, struct module_qstate* qstate)
 {
 	struct fg_rr answer[FG_MAX_RECORDS];
@@ -167,7 +168,7 @@ observe_answer(struct fg_module* m, struct module_qstate* qstate)
 			dmsg->rep->rrset_count, delegation,
 			obs.delegation_count, now);
 	}
-	fg_engine_observe(m->engine, &obs, purge_cached_name, qstate->env);
+	fg_engine_observe(m->engine, &obs);
 }
 
 /* The block covering the query name or any name of the answer's chain. */

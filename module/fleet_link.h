@@ -1,0 +1,37 @@
+// Joins this resolver's engine to the fleet through the Redis store: local
+// observations go out (queued, never waited for), the fleet's combined views
+// come back and may block, and blocks decided anywhere land in the local
+// blocklist with the cached names purged. Callbacks run on the store's thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "engine.h"
+#include "fleet_store.h"
+
+namespace fluxguard {
+
+class FleetLink {
+public:
+    using Purge = std::function<void(const std::string& name)>;
+    using Log = std::function<void(LogLevel, std::string_view)>;
+
+    // Throws std::invalid_argument naming a bad Redis setting.
+    FleetLink(Engine& engine, const FleetConfig& config, Purge purge, Log log);
+    ~FleetLink();
+
+    // After the engine has scored an observation locally.
+    void share(FleetUpdate update, const std::optional<Evidence>& local_block);
+    FleetStats stats() const;
+
+private:
+    Engine& engine_;
+    Purge purge_;
+    Log log_;
+    std::unique_ptr<FleetStore> store_;
+};
+
+}  // namespace fluxguard

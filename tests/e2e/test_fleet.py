@@ -1,0 +1,112 @@
+"""Two real Unbound instances with the module share one real Redis. A flux
+domain whose addresses are split between them is blocked only once their
+combined evidence crosses the threshold; then both answer blocked (cached
+names included) within a second; an operator's unblock reaches both."""
+
+import os
+import subprocess
+import tempfile
+import time
+import unittest
+from pathlib import Path
+
+import dns.rcode
+
+from e2e_common import conf_text, ede, rcode_name
+from fluxtest import AuthServer, Unbound, query, addresses
+from redis_server import RedisServer
+
+MODULE = os.environ["FLUXGUARD_MODULE"]
+UNBOUND = os.environ["FLUXGUARD_UNBOUND"]
+FLUXCTL = os.environ["FLUXGUARD_FLUXCTL"]
+
+
+def wait_for(predicate, timeout):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def at_rotation_start():
+    """Sleeps until just after the authserver's next 2 s rotation."""
+    time.sleep(2.0 - (time.time() % 2.0) + 0.1)
+
+
+class Fleet(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = Path(tempfile.mkdtemp(prefix="fluxtest-fleet-"))
+        cls.redis = RedisServer().start()
+        cls.auth = AuthServer(cls.tmp).start()
+        cls.conf = cls.tmp / "fluxguard.conf"
+        cls.conf.write_text(conf_text("nxdomain", "store: redis\nredis-server: 127.0.0.1:%d\n"
+                                      % cls.redis.port))
+        cls.resolvers = []
+        for name in ("a", "b"):
+            workdir = cls.tmp / name
+            workdir.mkdir()
+            cls.resolvers.append(Unbound(UNBOUND, cls.auth.port, workdir, module_path=MODULE,
+                                         env={"FLUXGUARD_CONF": str(cls.conf)}).start())
+
+    @classmethod
+    def tearDownClass(cls):
+        for r in cls.resolvers:
+            r.stop()
+        cls.auth.stop()
+        cls.redis.stop()
+
+    def logs(self):
+        return "\n".join(r.logs() for r in self.resolvers) + self.auth.logs()
+
+    def blocked(self, resolver, name):
+        return query(name, "A", resolver.port).rcode() == dns.rcode.NXDOMAIN
+
+    def test_combined_evidence_blocks_everywhere_and_unblock_propagates(self):
+        a, b = self.resolvers
+        # Both resolvers have a long-TTL name of the domain in their cache.
+        for r in (a, b):
+            self.assertEqual(addresses(query("mail.flux.test", "A", r.port)), {"198.18.1.200"})
+        self.assertEqual(self.auth.count("mail.flux.test", "A"), 2)
+
+        # Resolver a sees one rotation (3 addresses, 3 networks), twice:
+        # below the threshold on its own.
+        at_rotation_start()
+        for i in range(2):
+            self.assertEqual(rcode_name(query("a%d.flux.test" % i, "A", a.port)), "NOERROR")
+        time.sleep(0.5)
+        # (Probing with the cached name adds no evidence.)
+        for r in (a, b):
+            self.assertFalse(self.blocked(r, "mail.flux.test"), self.logs())
+
+        # Resolver b sees the next rotation once: together they have six
+        # networks over three resolutions, and that crosses the threshold.
+        at_rotation_start()
+        self.assertEqual(rcode_name(query("b0.flux.test", "A", b.port)), "NOERROR")
+        started = time.monotonic()
+        for r in (a, b):
+            self.assertTrue(wait_for(lambda: self.blocked(r, "x%d.flux.test" % r.port), 1.0),
+                            "not blocked within 1 s:\n" + self.logs())
+        self.assertLess(time.monotonic() - started, 2.0)
+        # Cached names are rewritten too, and were not fetched again.
+        for r in (a, b):
+            response = query("mail.flux.test", "A", r.port)
+            self.assertEqual(rcode_name(response), "NXDOMAIN", r.logs())
+            self.assertEqual(ede(response)[0], 15)
+        self.assertEqual(self.auth.count("mail.flux.test", "A"), 2)
+        self.assertIn("fluxguard:", self.redis.cli("--scan"))
+
+        # An operator lifts the block; both resolvers follow within a second.
+        proc = subprocess.run([FLUXCTL, "unblock", "flux.test", "--config", str(self.conf),
+                               "--reason", "test", "--who", "e2e"],
+                              capture_output=True, text=True, timeout=20)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        for r in (a, b):
+            self.assertTrue(wait_for(lambda: not self.blocked(r, "mail.flux.test"), 1.0),
+                            "unblock not applied:\n" + self.logs())
+
+
+if __name__ == "__main__":
+    unittest.main()
