@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cmath>
@@ -192,6 +193,16 @@ std::string_view trim(std::string_view s) {
     return s.substr(first, last - first + 1);
 }
 
+// '#' starts a comment, except inside a double-quoted value.
+std::string_view strip_comment(std::string_view line) {
+    bool quoted = false;
+    for (std::size_t i = 0; i < line.size(); ++i) {
+        if (line[i] == '"') quoted = !quoted;
+        else if (line[i] == '#' && !quoted) return line.substr(0, i);
+    }
+    return line;
+}
+
 std::string printable(std::string_view s) {
     std::string out;
     for (unsigned char c : s) out += (c >= 0x20 && c < 0x7f) ? std::string(1, static_cast<char>(c)) : fmt::format("\\x{:02x}", c);
@@ -209,14 +220,19 @@ Config parse_config(std::string_view text, const std::string& file) {
     std::istringstream in{std::string(text)};
     for (std::string raw; std::getline(in, raw);) {
         ++line_no;
-        std::string_view line = raw;
-        if (auto hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
+        std::string_view line = strip_comment(raw);
         line = trim(line);
         if (line.empty()) continue;
         const auto colon = line.find(':');
-        if (colon == std::string_view::npos)
-            throw ConfigError(fmt::format("{}:{}: expected 'key: value', got '{}'", file, line_no,
-                                          printable(line)));
+        // The line is not echoed, it may hold a password: only a known key.
+        if (colon == std::string_view::npos) {
+            const auto word = line.substr(0, line.find_first_of(" \t"));
+            const bool known = std::any_of(settings().begin(), settings().end(),
+                                           [&](const Setting& s) { return s.key == word; });
+            throw ConfigError(known ? fmt::format("{}:{}: key '{}': expected 'key: value'", file,
+                                                  line_no, word)
+                                    : fmt::format("{}:{}: expected 'key: value'", file, line_no));
+        }
         const auto key = trim(line.substr(0, colon));
         auto value = trim(line.substr(colon + 1));
         if (value.size() >= 2 && value.front() == '"' && value.back() == '"')

@@ -61,7 +61,6 @@ std::uint64_t set_hash(std::vector<std::uint64_t> parts) {
 FluxScorer::FluxScorer(const ScoringConfig& config, const GeoDatabase& geo)
     : config_(config),
       geo_(geo),
-      per_shard_limit_(std::max<std::size_t>(1, config.max_domains / shard_count)),
       pools_(config.pool_ttl, config.max_pool_entries) {
     for (std::size_t i = 0; i < shard_count; ++i) shards_.push_back(std::make_unique<Shard>());
 }
@@ -70,17 +69,33 @@ FluxScorer::Shard& FluxScorer::shard_for(const std::string& domain) {
     return *shards_[std::hash<std::string>{}(domain) % shard_count];
 }
 
+void FluxScorer::evict_one(Shard& locked) {
+    auto pop = [this](Shard& shard) {
+        shard.index.erase(shard.lru.back().first);
+        shard.lru.pop_back();
+        tracked_.fetch_sub(1, std::memory_order_relaxed);
+    };
+    if (!locked.lru.empty()) return pop(locked);
+    // This shard is empty: take from another one whose lock is free now
+    // (try_lock, so two threads evicting for each other cannot deadlock).
+    for (auto& other : shards_) {
+        if (other.get() == &locked) continue;
+        std::unique_lock lock(other->mutex, std::try_to_lock);
+        if (lock.owns_lock() && !other->lru.empty()) return pop(*other);
+    }
+}
+
 FluxScorer::DomainState& FluxScorer::touch(Shard& shard, const std::string& domain,
                                            std::int64_t now) {
     if (auto it = shard.index.find(domain); it != shard.index.end()) {
         shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
         return it->second->second;
     }
-    if (shard.lru.size() >= per_shard_limit_) {
-        shard.index.erase(shard.lru.back().first);
-        shard.lru.pop_back();
-    }
+    // The cap is global; the domain evicted to make room is the least
+    // recently seen of this shard (a sharded LRU: 16 locks, not one).
+    if (tracked_.load(std::memory_order_relaxed) >= config_.max_domains) evict_one(shard);
     shard.lru.emplace_front(domain, DomainState{});
+    tracked_.fetch_add(1, std::memory_order_relaxed);
     shard.index.emplace(domain, shard.lru.begin());
     DomainState& state = shard.lru.front().second;
     state.first_seen = now;
@@ -348,6 +363,7 @@ std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Obs
         for (const auto& name : obs.chain) remember(state.names, name, max_names);
         if (answer_ttl > config_.ttl_ceiling) return std::nullopt;
         update(domain, state, obs, answer_ttl);
+        if (state.cleared) return std::nullopt;
         if (state.flagged) {
             // A flagged domain keeps feeding the pools: the hosts it moves
             // to are the ones its family's next domains will use.
@@ -373,7 +389,7 @@ std::optional<Evidence> FluxScorer::judge_fleet(const FleetView& view) {
     // a block has to purge here, and their state gives the geo spread.
     if (it == shard.index.end()) return std::nullopt;
     DomainState& state = it->second->second;
-    if (state.flagged) return std::nullopt;
+    if (state.flagged || state.cleared) return std::nullopt;
     Features f = features(state, PoolMatch{});
     const auto more = [](double& local, std::uint32_t fleet) {
         local = std::max(local, static_cast<double>(fleet));
@@ -415,21 +431,24 @@ std::vector<std::string> FluxScorer::mark_blocked(const std::string& domain, std
 }
 
 std::size_t FluxScorer::tracked_domains() const {
-    std::size_t n = 0;
-    for (const auto& s : shards_) {
-        std::lock_guard lock(s->mutex);
-        n += s->lru.size();
-    }
-    return n;
+    return tracked_.load(std::memory_order_relaxed);
 }
 
 void FluxScorer::forget(const std::string& domain) {
     Shard& shard = shard_for(domain);
     std::lock_guard lock(shard.mutex);
-    if (auto it = shard.index.find(domain); it != shard.index.end()) {
-        shard.lru.erase(it->second);
-        shard.index.erase(it);
+    auto it = shard.index.find(domain);
+    if (it == shard.index.end()) {
+        touch(shard, domain, 0).cleared = true;
+        return;
     }
+    DomainState& state = it->second->second;
+    DomainState fresh;
+    fresh.first_seen = state.last_seen;
+    fresh.last_seen = state.last_seen;
+    fresh.names = std::move(state.names);
+    fresh.cleared = true;
+    state = std::move(fresh);
 }
 
 }  // namespace fluxguard

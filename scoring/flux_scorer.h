@@ -47,6 +47,7 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <list>
@@ -86,7 +87,9 @@ public:
 
     std::size_t tracked_domains() const;
     std::size_t pool_size() const { return pools_.size(); }
-    // Forgets a domain (an operator unblocked it): it starts from scratch.
+    // An operator cleared the domain: its evidence starts from scratch and it
+    // is not flagged again while its state lives (until evicted from the LRU;
+    // an `allow` entry clears it for good).
     void forget(const std::string& domain);
 
 private:
@@ -112,6 +115,7 @@ private:
         std::int64_t last_answer_time = -1;
         std::uint16_t max_records = 0;
         bool flagged = false;
+        bool cleared = false;
         std::uint8_t recent_ttl_count = 0;
         std::array<std::uint32_t, 8> recent_ttls{};
         double novelty_sum = 0;
@@ -140,6 +144,7 @@ private:
 
     Shard& shard_for(const std::string& domain);
     DomainState& touch(Shard& shard, const std::string& domain, std::int64_t now);
+    void evict_one(Shard& locked);
     void update(const std::string& domain, DomainState& state, const Observation& obs,
                 std::uint32_t answer_ttl);
     void add_address(std::vector<AddressEntry>& list, const IpAddress& address,
@@ -166,8 +171,8 @@ private:
 
     ScoringConfig config_;
     const GeoDatabase& geo_;
-    std::size_t per_shard_limit_;
     std::vector<std::unique_ptr<Shard>> shards_;
+    std::atomic<std::size_t> tracked_{0};
     FluxPools pools_;
 };
 

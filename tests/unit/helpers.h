@@ -1,5 +1,6 @@
 // Small helpers shared by the unit tests: fixture paths, addresses of the
-// fixture address plan, Observations and answer records, the score formula.
+// fixture address plan, Observations and answer records, and a model of the
+// documented score to compute expected results from.
 //
 // The fixture plan (tests/fixtures/make-test-mmdb.pl):
 //   198.18.N.0/24 and 2001:db8:N::/48 (N=1..10, N written as the same digits
@@ -13,6 +14,8 @@
 
 #include <array>
 #include <cstdint>
+#include <map>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -39,7 +42,7 @@ inline const fluxguard::GeoDatabase& fixture_geo() {
 }
 
 inline constexpr std::array<const char*, 10> flux_countries = {"RU", "UA", "BR", "IN", "CN",
-                                                              "TR", "VN", "RO", "US", "DE"};
+                                                               "TR", "VN", "RO", "US", "DE"};
 inline std::uint32_t flux_asn(int net) { return 64600u + static_cast<std::uint32_t>(net); }
 
 // Host `host` of flux network `net` (1..10).
@@ -49,6 +52,12 @@ inline std::string flux_v4(int net, int host) {
 inline std::string flux_v6(int net, int host) {
     return "2001:db8:" + std::to_string(net) + "::" + std::to_string(host);
 }
+// The k-th address (k = 0, 1, ...) of a domain rotating through the ten flux
+// networks: network k % 10 + 1, host k / 10 + 1.
+inline int rotation_net(int k) { return k % 10 + 1; }
+inline std::string rotating_v4(int k) { return flux_v4(rotation_net(k), k / 10 + 1); }
+inline std::string rotating_v6(int k) { return flux_v6(rotation_net(k), k / 10 + 1); }
+
 // The CDN: one ASN and country, 65536 IPv4 addresses.
 inline std::string cdn_v4(int index) {
     return "198.19." + std::to_string(index / 250) + "." + std::to_string(index % 250 + 1);
@@ -86,9 +95,10 @@ inline std::vector<std::uint8_t> wire(std::string_view text) {
 inline fluxguard::Record a_record(const std::string& owner, const std::string& address,
                                   std::uint32_t ttl = 300) {
     const auto a = ip(address);
-    return {owner, a.family() == fluxguard::IpAddress::Family::v4 ? fluxguard::type_a
-                                                                   : fluxguard::type_aaaa,
-            ttl, std::vector<std::uint8_t>(a.bytes().begin(), a.bytes().end())};
+    return {
+        owner,
+        a.family() == fluxguard::IpAddress::Family::v4 ? fluxguard::type_a : fluxguard::type_aaaa,
+        ttl, std::vector<std::uint8_t>(a.bytes().begin(), a.bytes().end())};
 }
 
 inline fluxguard::Record cname_record(const std::string& owner, const std::string& target,
@@ -96,11 +106,120 @@ inline fluxguard::Record cname_record(const std::string& owner, const std::strin
     return {owner, fluxguard::type_cname, ttl, wire(target)};
 }
 
-// The documented v0 score: w_A*nA + w_ASN*nASN + w_CC*nCC + bias.
-inline double formula(const fluxguard::ScoringConfig& c, double addresses, double asns,
-                      double countries) {
-    return c.weight_addresses * addresses + c.weight_asns * asns +
-           c.weight_countries * countries + c.score_bias;
+// The fixture plan written out independently of the mmdb reader: what
+// GeoDatabase::lookup should say for `address`.
+struct PlanGeo {
+    std::uint32_t asn = 0;
+    std::string country;  // "" for no record
+};
+inline PlanGeo plan_geo(std::string_view address) {
+    static const std::array<const char*, 8> ns_countries = {"KZ", "BY", "MD", "GE",
+                                                            "AM", "AZ", "UZ", "KG"};
+    const auto a = ip(address);
+    const auto b = a.bytes();
+    if (a.family() == fluxguard::IpAddress::Family::v4) {
+        if (b[0] == 198 && b[1] == 18 && b[2] >= 1 && b[2] <= 10)
+            return {flux_asn(b[2]), flux_countries[b[2] - 1u]};
+        if (b[0] == 198 && b[1] == 19) return {64700, "US"};
+        if (b[0] == 192 && b[1] == 0 && b[2] == 2) return {64800, "NL"};
+        if (b[0] == 203 && b[1] == 0 && b[2] == 113)
+            return {64900u + b[3] / 32u, ns_countries[b[3] / 32u]};
+        return {};
+    }
+    if (b[0] != 0x20 || b[1] != 0x01 || b[2] != 0x0d || b[3] != 0xb8) return {};
+    const int group = b[4] * 256 + b[5];  // the third group of 2001:db8:N::
+    if (group >= 1 && group <= 9)
+        return {flux_asn(group), flux_countries[static_cast<std::size_t>(group - 1)]};
+    if (group == 0x10) return {flux_asn(10), flux_countries[9]};  // "10" in hex
+    if (group == 0xcd) return {64700, "US"};
+    return {};
+}
+
+// A model of the score as scoring/flux_scorer.{h,cpp} document it, for a
+// history of answer addresses only (no name servers, nothing in the pools):
+//
+//   diversity * (wA*addresses + wASN*ASNs + wCC*countries + wP*prefixes
+//                + wX*cross_network_changes) + bias
+//   diversity = spread * ASNs / addresses
+//
+// spread is the Gini-Simpson index 1 - sum(p_c^2) over the countries of the
+// addresses that have one (1 when none has); ASNs and countries count known
+// ones only; a cross-network change is an answer that differs from the
+// previous one and shares none of its (known) ASNs. The scorer changed
+// while these tests were written: when it changes again, this is the one
+// place to follow it.
+struct History {
+    std::set<std::string> addresses;  // canonical text
+    double cross_changes = 0;
+    std::set<std::string> previous;  // the previous answer
+    bool has_previous = false;
+
+    // An address that counts, outside any answer sequence.
+    void add(std::string_view address) { addresses.insert(ip(address).to_string()); }
+    void add(const std::vector<std::string>& list) {
+        for (const auto& a : list) add(a);
+    }
+    // The next answer of the domain (nothing expires in between).
+    void resolve(const std::vector<std::string>& answer) {
+        std::set<std::string> now;
+        for (const auto& a : answer) now.insert(ip(a).to_string());
+        if (has_previous && now != previous) {
+            const auto before = asn_set(previous);
+            const auto after = asn_set(now);
+            bool shared = false;
+            for (auto a : after) shared = shared || before.count(a) > 0;
+            if (!before.empty() && !after.empty() && !shared) ++cross_changes;
+        }
+        previous = now;
+        has_previous = true;
+        add(answer);
+    }
+
+    static std::set<std::uint32_t> asn_set(const std::set<std::string>& list) {
+        std::set<std::uint32_t> s;
+        for (const auto& a : list)
+            if (auto g = plan_geo(a); g.asn != 0) s.insert(g.asn);
+        return s;
+    }
+    double count() const { return static_cast<double>(addresses.size()); }
+    double asns() const { return static_cast<double>(asn_set(addresses).size()); }
+    std::map<std::string, int> country_counts() const {
+        std::map<std::string, int> m;
+        for (const auto& a : addresses)
+            if (auto g = plan_geo(a); !g.country.empty()) ++m[g.country];
+        return m;
+    }
+    double countries() const { return static_cast<double>(country_counts().size()); }
+    double prefixes() const {
+        std::set<fluxguard::IpAddress> s;
+        for (const auto& a : addresses) s.insert(ip(a).network_prefix());
+        return static_cast<double>(s.size());
+    }
+    double spread() const {
+        const auto m = country_counts();
+        int known = 0;
+        for (const auto& [_, n] : m) known += n;
+        if (known == 0) return 1.0;
+        double sum = 0;
+        for (const auto& [_, n] : m) {
+            const double p = static_cast<double>(n) / static_cast<double>(known);
+            sum += p * p;
+        }
+        return 1.0 - sum;
+    }
+    double diversity() const { return addresses.empty() ? 0.0 : spread() * asns() / count(); }
+    double score(const fluxguard::ScoringConfig& c) const {
+        return diversity() * (c.weight_addresses * count() + c.weight_asns * asns() +
+                              c.weight_countries * countries() + c.weight_prefixes * prefixes() +
+                              c.weight_cross_changes * cross_changes) +
+               c.score_bias;
+    }
+};
+
+inline History history_of(const std::vector<std::string>& addresses) {
+    History h;
+    h.add(addresses);
+    return h;
 }
 
 }  // namespace fgtest

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <atomic>
 #include <string>
 #include <thread>
@@ -87,7 +88,9 @@ TEST_CASE("blocklist: concurrent readers and writers", "[blocklist]") {
     std::atomic<long> wrong{0};
     std::atomic<long> reads{0};
 
-    auto domain = [](int w, int i) { return "d" + std::to_string(i) + ".w" + std::to_string(w) + ".test"; };
+    auto domain = [](int w, int i) {
+        return "d" + std::to_string(i) + ".w" + std::to_string(w) + ".test";
+    };
 
     std::vector<std::thread> threads;
     for (int r = 0; r < readers; ++r) {
@@ -98,7 +101,8 @@ TEST_CASE("blocklist: concurrent readers and writers", "[blocklist]") {
                 const auto always = list.covering("www.always.test");
                 if (!always || always->domain != "always.test") ++wrong;
                 if (list.covering("xalways.test")) ++wrong;
-                const auto maybe = list.covering("www.d" + std::to_string((n + r) % domains_per_writer) + ".w0.test");
+                const auto maybe = list.covering(
+                    "www.d" + std::to_string((n + r) % domains_per_writer) + ".w0.test");
                 if (maybe && maybe->domain.rfind("d", 0) != 0) ++wrong;
                 (void)list.size();
                 if (n % 97 == 0) (void)list.all();

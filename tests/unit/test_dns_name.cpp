@@ -1,11 +1,10 @@
-#include "unit.h"
-
 #include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "dns_name.h"
+#include "unit.h"
 
 using fluxguard::is_at_or_below;
 using fluxguard::name_from_wire;
@@ -184,5 +183,6 @@ TEST_CASE("parent_name", "[dns_name]") {
     std::string_view n = "www.edge.flux.test";
     std::vector<std::string> walk;
     for (; !n.empty(); n = parent_name(n)) walk.emplace_back(n);
-    CHECK(walk == std::vector<std::string>{"www.edge.flux.test", "edge.flux.test", "flux.test", "test"});
+    CHECK(walk ==
+          std::vector<std::string>{"www.edge.flux.test", "edge.flux.test", "flux.test", "test"});
 }

@@ -1,5 +1,4 @@
 #include <nlohmann/json.hpp>
-
 #include <string>
 
 #include "evidence.h"
@@ -19,7 +18,8 @@ Evidence sample() {
     e.first_seen = 1700000000;
     e.score = 12.5;
     e.threshold = 0;
-    e.parts = {{"distinct_addresses", 5, 1.32, 6.6}, {"bias", 1, -142.38, -142.38}};
+    e.parts = {{"distinct_addresses", 5, 1.32, 0.5, 3.3}, {"bias", 1, -142.38, 1, -142.38}};
+    e.features = {{"geo_spread", 0.5}, {"resolutions", 5}};
     e.resolutions = 5;
     e.min_ttl = 60;
     e.addresses = {{"198.18.1.1", 64601, "RU"}, {"10.0.0.1", 0, ""}};
@@ -47,7 +47,9 @@ TEST_CASE("to_json_line carries every field", "[evidence]") {
     CHECK(j["parts"][0]["feature"] == "distinct_addresses");
     CHECK(j["parts"][0]["value"].get<double>() == 5.0);
     CHECK(j["parts"][0]["weight"].get<double>() == 1.32);
-    CHECK(j["parts"][0]["contribution"].get<double>() == 6.6);
+    CHECK(j["parts"][0]["factor"].get<double>() == 0.5);
+    CHECK(j["parts"][0]["contribution"].get<double>() == 3.3);
+    CHECK(j["features"] == json{{"geo_spread", 0.5}, {"resolutions", 5.0}});
     CHECK(j["parts"][1]["contribution"].get<double>() == -142.38);
     CHECK(j["resolutions"] == 5);
     CHECK(j["min_ttl"] == 60);
@@ -61,10 +63,10 @@ TEST_CASE("to_json_line carries every field", "[evidence]") {
 
 TEST_CASE("to_json_line escapes hostile bytes and stays one line", "[evidence]") {
     Evidence e = sample();
-    e.domain = std::string("bad\xFF\xFE", 5) + ".test";               // invalid UTF-8
-    e.trigger_name = "a\"b\nc\\d\re\tf";                              // JSON specials
-    e.names = {std::string("nul\0byte", 8), "\x01\x1f\x7f", "caf\xC3\xA9", "\xC3\x28",
-               "\xED\xA0\x80surrogate", "\xF4\x90\x80\x80too-big"};
+    e.domain = std::string("bad\xFF\xFE", 5) + ".test";  // invalid UTF-8
+    e.trigger_name = "a\"b\nc\\d\re\tf";                 // JSON specials
+    e.names = {std::string("nul\0byte", 8), "\x01\x1f\x7f",           "caf\xC3\xA9", "\xC3\x28",
+               "\xED\xA0\x80surrogate",     "\xF4\x90\x80\x80too-big"};
     e.name_servers = {"\xE2\x80\xA8line-separator"};
     e.addresses = {{"\"}], \"injected\": 1, \"x\": [{", 1, "\n\n"}};
 

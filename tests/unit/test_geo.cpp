@@ -1,5 +1,8 @@
+#include <unistd.h>
+
 #include <cstdint>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -58,8 +61,8 @@ TEST_CASE("geo: IPv6 lookups on the fixture plan", "[geo]") {
     for (int n = 1; n <= 10; ++n) {
         const std::string cc = fgtest::flux_countries[static_cast<std::size_t>(n - 1)];
         check_lookup(fgtest::flux_v6(n, 1), fgtest::flux_asn(n), cc);
-        check_lookup("2001:db8:" + std::to_string(n) + ":ffff:ffff:ffff:ffff:ffff", fgtest::flux_asn(n),
-                     cc);
+        check_lookup("2001:db8:" + std::to_string(n) + ":ffff:ffff:ffff:ffff:ffff",
+                     fgtest::flux_asn(n), cc);
     }
     // The script writes N=10 with the decimal digits: 2001:db8:10::/48 (hex
     // 0x10), so 2001:db8:a:: (hex for ten) has no record.
@@ -92,8 +95,11 @@ TEST_CASE("geo: a database of the wrong schema is refused", "[geo]") {
 }
 
 TEST_CASE("geo: a file that is not an mmdb is refused", "[geo]") {
-    const std::string junk = fgtest::fixture("unit-not-an-mmdb.txt");
+    const std::string junk = (std::filesystem::temp_directory_path() /
+                              ("fluxguard-unit-" + std::to_string(::getpid()) + "-not-an-mmdb.txt"))
+                                 .string();
     std::ofstream(junk) << "this is not a MaxMind database\n";
     CHECK_THAT(geo_error(junk, country_db()), Contains(junk) && Contains("asn-database"));
+    CHECK_THAT(geo_error(asn_db(), junk), Contains(junk) && Contains("country-database"));
     std::remove(junk.c_str());
 }

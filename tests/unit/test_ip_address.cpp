@@ -17,7 +17,7 @@ Bytes bytes_of(const IpAddress& a) { return Bytes(a.bytes().begin(), a.bytes().e
 
 }  // namespace
 
-TEST_CASE("IPv4 parse and to_string", "[ip_address]") {
+TEST_CASE("ip_address: IPv4 parse and to_string", "[ip_address]") {
     const auto a = IpAddress::parse("198.18.3.77");
     REQUIRE(a);
     CHECK(a->family() == Family::v4);
@@ -27,14 +27,15 @@ TEST_CASE("IPv4 parse and to_string", "[ip_address]") {
     CHECK(IpAddress::parse("255.255.255.255")->to_string() == "255.255.255.255");
 }
 
-TEST_CASE("IPv6 parse and to_string", "[ip_address]") {
+TEST_CASE("ip_address: IPv6 parse and to_string", "[ip_address]") {
     const auto a = IpAddress::parse("2001:db8:3::5");
     REQUIRE(a);
     CHECK(a->family() == Family::v6);
     CHECK(bytes_of(*a) == Bytes{0x20, 0x01, 0x0d, 0xb8, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5});
     CHECK(a->to_string() == "2001:db8:3::5");
     // to_string gives the canonical (RFC 5952) form.
-    CHECK(IpAddress::parse("2001:0DB8:0000:0000:0000:0000:0000:0001")->to_string() == "2001:db8::1");
+    CHECK(IpAddress::parse("2001:0DB8:0000:0000:0000:0000:0000:0001")->to_string() ==
+          "2001:db8::1");
     CHECK(IpAddress::parse("::")->to_string() == "::");
     // A v4-mapped address stays IPv6.
     const auto mapped = IpAddress::parse("::ffff:198.18.1.1");
@@ -43,7 +44,7 @@ TEST_CASE("IPv6 parse and to_string", "[ip_address]") {
     CHECK(*mapped != *IpAddress::parse("198.18.1.1"));
 }
 
-TEST_CASE("parse rejects non-addresses", "[ip_address]") {
+TEST_CASE("ip_address: parse rejects non-addresses", "[ip_address]") {
     for (const char* bad : {"", "1.2.3", "256.1.1.1", "1.2.3.4.5", "1.2.3.4/24", "2001:db8::1::2",
                             "2001:db8::g", "flux.test", " 1.2.3.4", "1.2.3.4 "}) {
         INFO("input: '" << bad << "'");
@@ -51,7 +52,7 @@ TEST_CASE("parse rejects non-addresses", "[ip_address]") {
     }
 }
 
-TEST_CASE("from_rdata takes 4 or 16 bytes only", "[ip_address]") {
+TEST_CASE("ip_address: from_rdata takes 4 or 16 bytes only", "[ip_address]") {
     const Bytes four{192, 0, 2, 1};
     const auto v4 = IpAddress::from_rdata(four);
     REQUIRE(v4);
@@ -75,7 +76,7 @@ TEST_CASE("from_rdata takes 4 or 16 bytes only", "[ip_address]") {
     }
 }
 
-TEST_CASE("network_prefix: /24 for IPv4, /48 for IPv6", "[ip_address]") {
+TEST_CASE("ip_address: network_prefix: /24 for IPv4, /48 for IPv6", "[ip_address]") {
     const auto p4 = IpAddress::parse("198.18.3.77")->network_prefix();
     CHECK(p4.family() == Family::v4);
     CHECK(p4.to_string() == "198.18.3.0");
@@ -90,7 +91,7 @@ TEST_CASE("network_prefix: /24 for IPv4, /48 for IPv6", "[ip_address]") {
     CHECK(IpAddress::parse("2001:db9:3::1")->network_prefix() != p6);
 }
 
-TEST_CASE("equality, ordering and hashing", "[ip_address]") {
+TEST_CASE("ip_address: equality, ordering and hashing", "[ip_address]") {
     const auto a = *IpAddress::parse("198.18.1.1");
     const auto b = *IpAddress::parse("198.18.1.1");
     const auto c = *IpAddress::parse("198.18.1.2");
@@ -111,7 +112,7 @@ TEST_CASE("equality, ordering and hashing", "[ip_address]") {
     for (int round = 0; round < 2; ++round) {
         for (int i = 0; i < 200; ++i) {
             const auto x = *IpAddress::parse("198.18." + std::to_string(i % 10 + 1) + "." +
-                                              std::to_string(i / 10 + 1));
+                                             std::to_string(i / 10 + 1));
             const auto y = *IpAddress::parse("2001:db8::" + std::to_string(i));
             set.insert(x);
             set.insert(y);

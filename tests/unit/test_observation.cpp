@@ -55,7 +55,8 @@ TEST_CASE("follow_answer: AAAA answer", "[observation]") {
     const auto obs = follow("v6.flux.test", {a_record("v6.flux.test", "2001:db8:1::1"),
                                              a_record("v6.flux.test", "2001:db8:10::1")});
     CHECK(addresses_of(obs) == std::vector<std::string>{"2001:db8:1::1", "2001:db8:10::1"});
-    for (const auto& a : obs.addresses) CHECK(a.address.family() == fluxguard::IpAddress::Family::v6);
+    for (const auto& a : obs.addresses)
+        CHECK(a.address.family() == fluxguard::IpAddress::Family::v6);
 }
 
 TEST_CASE("follow_answer: a CNAME chain of several hops", "[observation]") {
@@ -67,7 +68,8 @@ TEST_CASE("follow_answer: a CNAME chain of several hops", "[observation]") {
         cname_record("www.alias.test", "cdn.alias.test"),
     };
     const auto obs = follow("www.alias.test", answer);
-    CHECK(obs.chain == std::vector<std::string>{"www.alias.test", "cdn.alias.test", "edge.flux.test"});
+    CHECK(obs.chain ==
+          std::vector<std::string>{"www.alias.test", "cdn.alias.test", "edge.flux.test"});
     CHECK(obs.address_owner() == "edge.flux.test");
     CHECK(addresses_of(obs) == std::vector<std::string>{"198.18.3.3", "2001:db8:4::4"});
 }
@@ -98,7 +100,8 @@ TEST_CASE("follow_answer: chains longer than 16 are cut", "[observation]") {
         const auto obs = follow(hop(0), chain_of(40));
         CHECK(obs.chain.size() >= 16);
         CHECK(obs.chain.size() <= 17);
-        for (std::size_t i = 0; i < obs.chain.size(); ++i) CHECK(obs.chain[i] == hop(static_cast<int>(i)));
+        for (std::size_t i = 0; i < obs.chain.size(); ++i)
+            CHECK(obs.chain[i] == hop(static_cast<int>(i)));
         CHECK(obs.addresses.empty());
     }
 }

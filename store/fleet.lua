@@ -1,0 +1,138 @@
+-- fluxguard fleet store: every write the store makes is one EVALSHA of this
+-- script, so each update costs Redis one script call and the client at most
+-- one round trip (many calls share a pipeline). ARGV[1] names the operation.
+-- Key names are built by the client (store/key_layout.cpp) and always passed
+-- in KEYS; domain names arrive as raw bytes in ARGV and are only ever used as
+-- members, hash values or message bytes, never to build a key here.
+-- Needs Redis 6.2+ (ZADD GT).
+
+-- Lua 5.1's unpack() is limited by the C stack; stay well below it.
+local CHUNK = 200
+
+-- ZADD GT: a member's score is its last-seen time and must never go back
+-- when an instance's update arrives late (queued during an outage).
+local function touch(key, time, members, first, last)
+  local i = first
+  while i <= last do
+    local args = {}
+    local stop = math.min(last, i + CHUNK - 1)
+    for j = i, stop do
+      args[#args + 1] = time
+      args[#args + 1] = members[j]
+    end
+    redis.call('ZADD', key, 'GT', unpack(args))
+    i = stop + 1
+  end
+end
+
+-- Copies member -> score pairs (a ZRANGE WITHSCORES reply) into a pool.
+local function copy_scores(pool, pairs)
+  local i = 1
+  while i <= #pairs do
+    local args = {}
+    local stop = math.min(#pairs, i + 2 * CHUNK - 1)
+    for j = i, stop, 2 do
+      args[#args + 1] = pairs[j + 1]
+      args[#args + 1] = pairs[j]
+    end
+    redis.call('ZADD', pool, 'GT', unpack(args))
+    i = stop + 1
+  end
+end
+
+local op = ARGV[1]
+
+if op == 'merge' then
+  -- KEYS: addr pfx asn cc ns meta (one domain, one hash tag)
+  -- ARGV: 'merge' time min_ttl entry_ttl max_members
+  --       then for addr, pfx, asn, cc, ns in turn: a count n and n members
+  -- Returns: resolutions, addr, pfx, asn, cc, ns counts, min_ttl, first_seen
+  -- Redis spends most of an update's cost in the redis.call()s below, so
+  -- there are as few as the semantics allow.
+  local time = tonumber(ARGV[2])
+  local min_ttl = tonumber(ARGV[3])
+  local ttl = tonumber(ARGV[4])
+  local max_members = tonumber(ARGV[5])
+  -- Check the whole layout before the first write: a script error does not
+  -- roll back what already ran.
+  local at = 6
+  for k = 1, 5 do
+    local n = tonumber(ARGV[at])
+    if not n or n < 0 then at = nil break end
+    at = at + n + 1
+  end
+  if #KEYS ~= 6 or not (time and min_ttl and ttl and max_members) or at ~= #ARGV + 1 then
+    return redis.error_reply('ERR fluxguard merge: malformed arguments')
+  end
+
+  local meta = KEYS[6]
+  local old = redis.call('HMGET', meta, 'first_seen', 'last_seen', 'min_ttl', 'resolutions')
+  local first_seen = time
+  if old[1] then first_seen = math.min(tonumber(old[1]), time) end
+  local last_seen = time
+  if old[2] then last_seen = math.max(tonumber(old[2]), time) end
+  if old[3] then min_ttl = math.min(tonumber(old[3]), min_ttl) end
+  local resolutions = 1 + (tonumber(old[4]) or 0)
+  -- Every member was last seen at or after first_seen, so none can have
+  -- left the window while the domain itself is younger than it.
+  local cutoff = time - ttl
+  local trim = cutoff > first_seen
+  local oldest = '(' .. string.format('%d', cutoff)
+
+  local counts = {}
+  at = 6
+  for k = 1, 5 do
+    local key = KEYS[k]
+    local n = tonumber(ARGV[at])
+    touch(key, time, ARGV, at + 1, at + n)
+    at = at + n + 1
+    -- The sliding window: a member counts for entry_ttl after last seen.
+    if trim then redis.call('ZREMRANGEBYSCORE', key, '-inf', oldest) end
+    local count = redis.call('ZCARD', key)
+    if count > max_members then
+      -- Oldest first: rank 0 has the lowest last-seen time.
+      redis.call('ZREMRANGEBYRANK', key, 0, count - max_members - 1)
+      count = max_members
+    end
+    if count > 0 then redis.call('EXPIRE', key, ttl) end
+    counts[k] = count
+  end
+
+  redis.call('HSET', meta, 'first_seen', string.format('%d', first_seen),
+             'last_seen', string.format('%d', last_seen),
+             'min_ttl', string.format('%d', min_ttl),
+             'resolutions', string.format('%d', resolutions))
+  redis.call('EXPIRE', meta, ttl)
+  return {resolutions, counts[1], counts[2], counts[3], counts[4], counts[5],
+          min_ttl, first_seen}
+
+elseif op == 'block' then
+  -- KEYS: blocked, block:{d}, pool:addr, pool:ns, {d}:addr, {d}:ns
+  -- ARGV: 'block' domain since score source reason evidence
+  --       channel message now window
+  -- The global keys make this call cross-slot: fine on a single master (and
+  -- with Sentinel); see store/README.md for Redis Cluster.
+  local domain, since = ARGV[2], ARGV[3]
+  redis.call('ZADD', KEYS[1], since, domain)
+  redis.call('HSET', KEYS[2], 'domain', domain, 'score', ARGV[4], 'since', since,
+             'source', ARGV[5], 'reason', ARGV[6], 'evidence', ARGV[7])
+  -- Pools: each address / name server of the blocked domain, scored by the
+  -- time it was last seen serving it, aged out after the same window.
+  local now = tonumber(ARGV[10])
+  local oldest = '(' .. string.format('%d', now - tonumber(ARGV[11]))
+  copy_scores(KEYS[3], redis.call('ZRANGE', KEYS[5], 0, -1, 'WITHSCORES'))
+  copy_scores(KEYS[4], redis.call('ZRANGE', KEYS[6], 0, -1, 'WITHSCORES'))
+  redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', oldest)
+  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', oldest)
+  redis.call('PUBLISH', ARGV[8], ARGV[9])
+  return 1
+
+elseif op == 'unblock' then
+  -- KEYS: blocked, block:{d}   ARGV: 'unblock' domain channel message
+  local removed = redis.call('ZREM', KEYS[1], ARGV[2])
+  redis.call('DEL', KEYS[2])
+  redis.call('PUBLISH', ARGV[3], ARGV[4])
+  return removed
+end
+
+return redis.error_reply('ERR fluxguard script: unknown operation')
