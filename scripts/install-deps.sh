@@ -14,7 +14,8 @@ packages=(
   # geo data: a real prefix -> ASN/country source and the GeoLite2-schema writer
   libloc-database python3-location libmaxmind-db-writer-perl mmdb-bin
   # test fixtures and services
-  dns-root-data python3 python3-dnslib python3-dnspython redis-server redis-tools bind9-dnsutils
+  dns-root-data python3 python3-dnslib python3-dnspython redis-server redis-tools redis-sentinel
+  bind9-dnsutils
 )
 
 missing=()
