@@ -6,7 +6,7 @@ GEO_DIR     := $(BUILD)/geo
 JOBS        := $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=RelWithDebInfo $(if $(CI),-DFLUXGUARD_WERROR=ON)
 
-.PHONY: all deps unbound geo configure build run test bench accuracy clean
+.PHONY: all deps unbound geo configure build run fleet test bench accuracy clean
 
 all: build
 
@@ -28,6 +28,10 @@ build: configure
 
 run: build geo
 	@scripts/run.sh
+
+# Redis + two resolvers (+ the sinkhole when built) on loopback.
+fleet: build geo
+	@scripts/fleet.sh
 
 test: configure geo
 	@cmake --build $(CMAKE_DIR) -j$(JOBS) -- --no-print-directory

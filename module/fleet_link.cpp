@@ -50,7 +50,8 @@ FleetLink::FleetLink(Engine& engine, const FleetConfig& config, Purge purge, Log
     };
     auto store_log = [this](int level, std::string_view message) {
         log_(level >= 2 ? LogLevel::error : level == 1 ? LogLevel::warning : LogLevel::info,
-             fmt::format("fluxguard: {}", message));
+             message.starts_with("fluxguard") ? std::string(message)
+                                              : fmt::format("fluxguard: {}", message));
     };
     log_(LogLevel::info, fmt::format("fluxguard: sharing state through Redis at {}",
                                      describe(options)));
