@@ -342,7 +342,7 @@ TEST_CASE("a Unix socket address", "[store][redis]") {
     CHECK(log.contains(redis.socket_path()));
 }
 
-TEST_CASE("members leave the window entry_ttl after last seen; collections are capped",
+TEST_CASE("members leave the window entry_ttl after last seen, and collections are capped",
           "[store][redis]") {
     RedisServer redis;
     auto o = fast_options(redis.endpoint());
