@@ -2,6 +2,9 @@
 // core's Observation and answers block look-ups. No exception crosses into C.
 #include <fmt/format.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstring>
 #include <exception>
@@ -181,6 +184,30 @@ void fg_engine_observe(fg_engine* engine, const fg_observation* in) {
         log_line(LogLevel::error, fmt::format("fluxguard: observation dropped: {}", e.what()));
     } catch (...) {
         log_line(LogLevel::error, "fluxguard: observation dropped");
+    }
+}
+
+void fg_engine_client_hit(fg_engine* engine, const uint8_t* name, size_t name_len,
+                          const sockaddr_storage* addr, int64_t time) {
+    try {
+        if (!engine->engine->config().fleet.record_clients) return;
+        char text[INET6_ADDRSTRLEN] = {};
+        const void* raw = addr->ss_family == AF_INET
+                              ? static_cast<const void*>(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr)
+                              : static_cast<const void*>(&reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr);
+        if ((addr->ss_family != AF_INET && addr->ss_family != AF_INET6) ||
+            !inet_ntop(addr->ss_family, raw, text, sizeof text))
+            return;
+        auto qname = name_from_wire(bytes(name, name_len));
+        if (!qname) return;
+        if (engine->fleet) {
+            engine->fleet->record_client({*qname, text, time});
+        } else {
+            log_line(LogLevel::info,
+                     fmt::format("fluxguard: client {} asked for blocked {}", text, *qname));
+        }
+    } catch (...) {
+        // Attribution is best effort; the answer has already been decided.
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -80,6 +81,12 @@ int fg_engine_blocked(const struct fg_engine* engine, const uint8_t* name, size_
 void fg_engine_observe(struct fg_engine* engine, const struct fg_observation* obs);
 
 size_t fg_engine_tracked_domains(const struct fg_engine* engine);
+
+/* A client (address in `addr`) asked for `name` (wire format), which is
+ * blocked: recorded when the configuration asks for it (record-clients),
+ * off the calling thread. */
+void fg_engine_client_hit(struct fg_engine* engine, const uint8_t* name, size_t name_len,
+                          const struct sockaddr_storage* addr, int64_t time);
 
 #ifdef __cplusplus
 }

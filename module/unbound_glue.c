@@ -14,6 +14,7 @@
 #include "dynlibmod/dynlibmod.h"
 #include "iterator/iter_delegpt.h"
 #include "services/cache/dns.h"
+#include "services/mesh.h"
 #include "sldns/rrdef.h"
 #include "sldns/sbuffer.h"
 #include "util/data/msgreply.h"
@@ -250,6 +251,19 @@ synth_soa(struct regional* region, const struct fg_block* block,
 		(size_t)(p - rdata));
 }
 
+/* Every client waiting for this query asked for a blocked name. */
+static void
+attribute_clients(struct fg_module* m, struct module_qstate* qstate)
+{
+	struct mesh_reply* r;
+	if(!qstate->mesh_info)
+		return;
+	for(r = qstate->mesh_info->reply_list; r; r = r->next)
+		fg_engine_client_hit(m->engine, qstate->qinfo.qname,
+			qstate->qinfo.qname_len, &r->query_reply.client_addr,
+			(int64_t)*qstate->env->now);
+}
+
 /* Replaces the reply with the policy's answer. 0 on allocation failure, in
  * which case the original reply stands (fail open). */
 static int
@@ -308,6 +322,7 @@ operate(struct module_qstate* qstate, enum module_ev event, int id,
 			qstate->qinfo.qclass == LDNS_RR_CLASS_IN &&
 			find_block(m, qstate, &block) &&
 			answer_blocked(m, qstate, &block)) {
+			attribute_clients(m, qstate);
 			qstate->ext_state[id] = module_finished;
 			return;
 		}
@@ -327,7 +342,8 @@ operate(struct module_qstate* qstate, enum module_ev event, int id,
 				find_block(m, qstate, &block)) {
 				purge_cached_name(qstate->env, qstate->qinfo.qname,
 					qstate->qinfo.qname_len);
-				(void)answer_blocked(m, qstate, &block);
+				if(answer_blocked(m, qstate, &block))
+					attribute_clients(m, qstate);
 			}
 		}
 		qstate->ext_state[id] = module_finished;

@@ -162,6 +162,14 @@ const std::vector<Setting>& settings() {
          [](Config& c, std::string_view v) { c.fleet.sentinels.push_back(parse_endpoint_text(v)); }},
         {"redis-sentinel-master", "(none)", "the master's name at the sentinels",
          [](Config& c, std::string_view v) { c.fleet.sentinel_master = std::string(v); }},
+        {"record-clients", "no",
+         "yes: record which client addresses ask for blocked names (the infected-host view in "
+         "Redis; in the log with store: memory). Client addresses are personal data",
+         [](Config& c, std::string_view v) {
+             if (v == "yes") c.fleet.record_clients = true;
+             else if (v == "no") c.fleet.record_clients = false;
+             else throw BadValue{"yes or no"};
+         }},
         {"redis-queue-size", "65536",
          "observations waiting for Redis at most; more are dropped and counted, never waited for",
          [](Config& c, std::string_view v) { c.fleet.queue_size = parse_uint(v, 16, 10000000); }},

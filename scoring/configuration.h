@@ -52,6 +52,10 @@ struct FleetConfig {
     std::vector<std::string> sentinels;
     std::string sentinel_master;
     std::size_t queue_size = 65536;
+    // Client addresses that asked for blocked names go to the infected-host
+    // view (Redis) or, with the memory store, to the log. Personal data: off
+    // unless the operator turns it on.
+    bool record_clients = false;
 };
 
 struct Config {

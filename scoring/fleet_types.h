@@ -42,6 +42,14 @@ struct FleetView {
     std::int64_t first_seen = 0;
 };
 
+// A client asked for a blocked name: the resolver's half of the infected-host
+// view the sinkhole fills (sinkhole/README.md has the shared Redis layout).
+struct ClientHit {
+    std::string domain;  // the name asked for (presentation form)
+    std::string client;  // the client's address as text
+    std::int64_t time = 0;
+};
+
 struct FleetBlock {
     std::string domain;
     double score = 0;

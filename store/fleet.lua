@@ -127,6 +127,28 @@ elseif op == 'block' then
   redis.call('PUBLISH', ARGV[8], ARGV[9])
   return 1
 
+elseif op == 'client' then
+  -- KEYS: host:{ip}, host:{ip}:domains, host:{ip}:ports, hosts
+  -- ARGV: 'client' time name port_label max_members ttl client
+  -- The sinkhole writes the same keys with the same rules: first/last seen
+  -- only move outwards, count adds up, sets stop at the cap, keys expire.
+  local now = tonumber(ARGV[2])
+  local old = redis.call('HMGET', KEYS[1], 'first_seen', 'last_seen')
+  local first, last = now, now
+  local f, l = tonumber(old[1]), tonumber(old[2])
+  if f and f < first then first = f end
+  if l and l > last then last = l end
+  redis.call('HSET', KEYS[1], 'first_seen', string.format('%d', first),
+             'last_seen', string.format('%d', last))
+  redis.call('HINCRBY', KEYS[1], 'count', 1)
+  local cap = tonumber(ARGV[5])
+  if redis.call('SCARD', KEYS[2]) < cap then redis.call('SADD', KEYS[2], ARGV[3]) end
+  if redis.call('SCARD', KEYS[3]) < cap then redis.call('SADD', KEYS[3], ARGV[4]) end
+  local ttl = tonumber(ARGV[6])
+  for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
+  redis.call('ZADD', KEYS[4], 'GT', ARGV[2], ARGV[7])
+  return 1
+
 elseif op == 'unblock' then
   -- KEYS: blocked, block:{d}   ARGV: 'unblock' domain channel message
   local removed = redis.call('ZREM', KEYS[1], ARGV[2])

@@ -25,7 +25,8 @@ struct FleetUnblock {
     std::string who;
 };
 
-using FleetEvent = std::variant<FleetBlock, FleetUnblock>;
+// ClientHit never travels on the channel; it shares the event lane to Redis.
+using FleetEvent = std::variant<FleetBlock, FleetUnblock, ClientHit>;
 
 std::string encode_event(const FleetBlock& block);
 std::string encode_event(const FleetUnblock& unblock);

@@ -362,6 +362,10 @@ void FleetIoLoop::send_events() {
                 if constexpr (std::is_same_v<T, FleetBlock>)
                     commands.push_back(fleet_script::block(sha_, layout_, e, encode_event(e), now,
                                                            options_.entry_ttl.count()));
+                else if constexpr (std::is_same_v<T, ClientHit>)
+                    commands.push_back(fleet_script::client(sha_, layout_, e,
+                                                            options_.entry_ttl.count(),
+                                                            options_.max_members_per_domain));
                 else
                     commands.push_back(
                         fleet_script::unblock(sha_, layout_, e.domain, encode_event(e)));
@@ -572,7 +576,7 @@ void FleetIoLoop::apply(FleetEvent&& event) {
     if (auto* b = std::get_if<FleetBlock>(&event)) {
         mirror_[b->domain] = b->since;
         if (callbacks_.on_block) guarded("on_block", [&] { callbacks_.on_block(*b); });
-    } else {
+    } else if (std::holds_alternative<FleetUnblock>(event)) {
         const auto& domain = domain_of(event);
         mirror_.erase(domain);
         if (callbacks_.on_unblock) guarded("on_unblock", [&] { callbacks_.on_unblock(domain); });

@@ -56,6 +56,16 @@ std::string packed_network(const IpAddress& address) {
     return std::string(reinterpret_cast<const char*>(b.data()), keep);
 }
 
+RedisArgv client(std::string_view sha, const KeyLayout& keys, const ClientHit& hit,
+                 std::int64_t ttl_seconds, std::size_t max_members) {
+    // Client addresses are text from the resolver (digits, '.', ':', hex),
+    // safe inside a hash tag, and the sinkhole spells the keys the same way.
+    const std::string host = keys.prefix() + "host:{" + hit.client + "}";
+    return {"EVALSHA", std::string(sha), "4", host, host + ":domains", host + ":ports",
+            keys.prefix() + "hosts", "client", decimal(hit.time), hit.domain, "dns",
+            std::to_string(max_members), decimal(ttl_seconds), hit.client};
+}
+
 RedisArgv merge(std::string_view sha, const KeyLayout& keys, const FleetUpdate& update,
                 const MergeLimits& limits) {
     const auto k = keys.domain_keys(update.domain);

@@ -44,6 +44,11 @@ std::optional<FleetView> parse_merge_reply(const redisReply& reply, std::string 
 RedisArgv block(std::string_view sha, const KeyLayout& keys, const FleetBlock& block,
                 std::string_view message, std::int64_t now, std::int64_t window_seconds);
 // EVALSHA ... unblock: ZREM, DEL and PUBLISH of `message`.
+// The per-host view of a client that asked for a blocked name; the same keys
+// and semantics as the sinkhole's (sinkhole/README.md), port label "dns".
+RedisArgv client(std::string_view sha, const KeyLayout& keys, const ClientHit& hit,
+                 std::int64_t ttl_seconds, std::size_t max_members);
+
 RedisArgv unblock(std::string_view sha, const KeyLayout& keys, std::string_view domain,
                   std::string_view message);
 

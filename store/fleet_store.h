@@ -39,6 +39,8 @@ public:
     virtual bool submit(FleetUpdate update) = 0;
     virtual void publish_block(FleetBlock block) = 0;
     virtual void publish_unblock(std::string domain, std::string reason, std::string who) = 0;
+    // Never blocks; dropped (and counted) when the event lane is full.
+    virtual void record_client(ClientHit hit) = 0;
     virtual FleetStats stats() const = 0;
 };
 

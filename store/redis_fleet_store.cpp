@@ -87,6 +87,12 @@ void RedisFleetStore::publish_unblock(std::string domain, std::string reason, st
         counters_->dropped.fetch_add(1, std::memory_order_relaxed);
 }
 
+void RedisFleetStore::record_client(ClientHit hit) {
+    if (!accept(hit.domain) || hit.client.empty() || hit.client.size() > 64) return;
+    if (!queue_->push(FleetEvent(std::move(hit))))
+        counters_->dropped.fetch_add(1, std::memory_order_relaxed);
+}
+
 FleetStats RedisFleetStore::stats() const {
     FleetStats s;
     s.submitted = counters_->submitted.load(std::memory_order_relaxed);

@@ -45,6 +45,7 @@ class RedisFleetStore final : public FleetStore {
     bool submit(FleetUpdate update) override;
     void publish_block(FleetBlock block) override;
     void publish_unblock(std::string domain, std::string reason, std::string who) override;
+    void record_client(ClientHit hit) override;
     FleetStats stats() const override;
 
     // Domains in DNS are at most 255 bytes in wire form; the store allows

@@ -55,15 +55,15 @@ def free_port(address="127.0.0.1"):
     raise RuntimeError("no free port for both UDP and TCP")
 
 
-def query(name, qtype, port, edns=True, address="127.0.0.1", timeout=3.0):
+def query(name, qtype, port, edns=True, address="127.0.0.1", timeout=3.0, source=None):
     """Ask address:port (RD set) over UDP, with EDNS0 when edns is true;
     repeat over TCP if the answer is truncated. Returns the dnspython
     message; raises dns.exception.Timeout when nothing answers."""
     msg = dns.message.make_query(name, qtype, use_edns=0 if edns else False,
                                  payload=1232)
-    response = dns.query.udp(msg, address, port=port, timeout=timeout)
+    response = dns.query.udp(msg, address, port=port, timeout=timeout, source=source)
     if response.flags & dns.flags.TC:
-        response = dns.query.tcp(msg, address, port=port, timeout=timeout)
+        response = dns.query.tcp(msg, address, port=port, timeout=timeout, source=source)
     return response
 
 

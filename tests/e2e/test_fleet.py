@@ -43,7 +43,7 @@ class Fleet(unittest.TestCase):
         cls.auth = AuthServer(cls.tmp).start()
         cls.conf = cls.tmp / "fluxguard.conf"
         cls.conf.write_text(conf_text("nxdomain", "store: redis\nredis-server: 127.0.0.1:%d\n"
-                                      % cls.redis.port))
+                                      "record-clients: yes\n" % cls.redis.port))
         cls.resolvers = []
         for name in ("a", "b"):
             workdir = cls.tmp / name
@@ -97,6 +97,17 @@ class Fleet(unittest.TestCase):
             self.assertEqual(ede(response)[0], 15)
         self.assertEqual(self.auth.count("mail.flux.test", "A"), 2)
         self.assertIn("fluxguard:", self.redis.cli("--scan"))
+
+        # Clients that asked for blocked names land in the infected-host view
+        # (the layout the sinkhole shares).
+        response = query("infected-check.flux.test", "A", b.port, source="127.0.0.2")
+        self.assertEqual(rcode_name(response), "NXDOMAIN")
+        self.assertTrue(wait_for(lambda: "127.0.0.2" in self.redis.cli("ZRANGE", "fluxguard:hosts", "0", "-1"), 2.0),
+                        self.redis.cli("--scan"))
+        self.assertIn("infected-check.flux.test",
+                      self.redis.cli("SMEMBERS", "fluxguard:host:{127.0.0.2}:domains"))
+        self.assertIn("dns", self.redis.cli("SMEMBERS", "fluxguard:host:{127.0.0.2}:ports"))
+        self.assertGreaterEqual(int(self.redis.cli("HGET", "fluxguard:host:{127.0.0.2}", "count")), 1)
 
         # An operator lifts the block; both resolvers follow within a second.
         proc = subprocess.run([FLUXCTL, "unblock", "flux.test", "--config", str(self.conf),

@@ -99,7 +99,8 @@ const std::string every_key =
     "redis-sentinel: sentinel1.test:26379\n"
     "redis-sentinel: /run/sentinel.sock\n"
     "redis-sentinel-master: flux-master\n"
-    "redis-queue-size: 1024\n";
+    "redis-queue-size: 1024\n"
+    "record-clients: yes\n";
 
 TEST_CASE("config: every key is parsed", "[configuration]") {
     const Config c = parse_config(every_key, "full.conf");
@@ -141,6 +142,7 @@ TEST_CASE("config: every key is parsed", "[configuration]") {
           std::vector<std::string>{"sentinel1.test:26379", "/run/sentinel.sock"});
     CHECK(c.fleet.sentinel_master == "flux-master");
     CHECK(c.fleet.queue_size == 1024);
+    CHECK(c.fleet.record_clients);
 }
 
 TEST_CASE("config: the test above covers every documented key", "[configuration]") {
