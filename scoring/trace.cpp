@@ -80,8 +80,11 @@ std::optional<Observation> parse_trace_line(std::string_view line) {
 
     Observation obs;
     const json& time = field(j, "time");
-    if (!time.is_number() || !std::isfinite(time.get<double>()))
-        throw TraceError{"field 'time' is not a number"};
+    // Seconds since the epoch, up to the year 33658: beyond that a double
+    // no longer converts to int64 without undefined behaviour.
+    if (!time.is_number() || !std::isfinite(time.get<double>()) || time.get<double>() < 0 ||
+        time.get<double>() > 1e12)
+        throw TraceError{"field 'time' is not a time in seconds since the epoch"};
     obs.time = static_cast<std::int64_t>(std::floor(time.get<double>()));
     obs.qname = name_field(j, "name");
     const json& type = field(j, "type");
