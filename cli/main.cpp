@@ -1,72 +1,90 @@
-// fluxctl: the operator's tool. One binary, one subcommand per job.
-#include <cstring>
+// fluxctl: the operator's tool. One binary, one subcommand per job, each in
+// its own cmd_*.cpp; this file only dispatches and turns errors into exit
+// statuses: 0 done, 1 failed (Redis unreachable, a decision not confirmed,
+// lines not imported), 2 bad arguments or configuration.
+#include <fmt/format.h>
+
+#include <csignal>
 #include <iostream>
 #include <string>
 #include <vector>
 
-#include "configuration.h"
-#include "fleet_commands.h"
-#include "replay.h"
+#include "commands.h"
+#include "geo.h"
+#include "redis_client.h"
 
 namespace {
 
-constexpr const char* usage = R"(usage: fluxctl <command> [options]
+using namespace fluxguard::cli;
 
-commands:
-  replay --config FILE [TRACE]   score a JSON Lines trace (docs/trace-format.md; default
-                                 stdin) with the module's own engine and print one JSON
-                                 verdict line per flagged domain
-  block DOMAIN --config FILE     block a domain on every resolver of the fleet (Redis)
-  unblock DOMAIN --config FILE   lift a block on every resolver of the fleet (Redis)
-  settings                       list every fluxguard.conf key with its default and meaning
+const std::vector<const Command*>& commands() {
+    static const std::vector<const Command*> table = {
+        &status_command,  &blocked_command, &show_command,     &hosts_command,  &deny_command,
+        &unblock_command, &allow_command,   &import_command,   &export_command, &expire_command,
+        &watch_command,   &replay_command,  &settings_command, &block_command};
+    return table;
+}
 
-fluxctl <command> --help shows a command's help.
-)";
+std::string usage() {
+    std::string out = "usage: fluxctl COMMAND [options]\n\ncommands:\n";
+    for (const auto* c : commands()) out += fmt::format("  {:<9} {}\n", c->name, c->summary);
+    out +=
+        "\nEvery command takes --help. Commands that read the fleet take --config FILE\n"
+        "(fluxguard.conf with 'store: redis'; default $FLUXGUARD_CONF, else\n"
+        "/etc/fluxguard/fluxguard.conf) and --json for scripts.\n";
+    return out;
+}
 
-int replay_command(const std::vector<std::string>& args) {
-    std::string config, trace = "-";
-    for (std::size_t i = 0; i < args.size(); ++i) {
-        if (args[i] == "--help" || args[i] == "-h") {
-            std::cout << "usage: fluxctl replay --config FILE [TRACE|-]\n\n"
-                         "Feeds each resolution of TRACE, in order, through the same scoring\n"
-                         "engine the Unbound module runs, configured by FILE (fluxguard.conf),\n"
-                         "and prints each verdict as one JSON line on stdout. Same input, same\n"
-                         "output. Malformed lines are reported on stderr with their line number\n"
-                         "and skipped (exit status 1).\n";
-            return 0;
-        }
-        if (args[i] == "--config" && i + 1 < args.size()) {
-            config = args[++i];
-        } else if (args[i].starts_with("-") && args[i] != "-") {
-            std::cerr << "fluxctl replay: unknown option '" << args[i] << "'\n";
-            return 2;
-        } else {
-            trace = args[i];
-        }
-    }
-    if (config.empty()) {
-        std::cerr << "fluxctl replay: --config FILE is required\n";
-        return 2;
-    }
-    return fluxguard::replay(config, trace, std::cout, std::cerr);
+std::string command_help(const Command& c) {
+    std::string out = fmt::format("usage: fluxctl {}\n\n{}\n", c.synopsis, c.description);
+    if (!c.options.empty()) out += "\n" + describe_options(c.options);
+    return out;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+    // A Redis that closes the connection must give EPIPE, not end the tool.
+    std::signal(SIGPIPE, SIG_IGN);
     std::vector<std::string> args(argv + 1, argv + argc);
     if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-        std::cout << usage;
-        return args.empty() ? 2 : 0;
+        if (args.size() == 2 && args[0] == "help")
+            args = {args[1], "--help"};
+        else {
+            (args.empty() ? std::cerr : std::cout) << usage();
+            return args.empty() ? 2 : 0;
+        }
     }
-    const std::string command = args[0];
+    const Command* command = nullptr;
+    for (const auto* c : commands())
+        if (c->name == args[0]) command = c;
+    if (!command) {
+        std::cerr << fmt::format("fluxctl: unknown command '{}'\n\n{}", printable(args[0]),
+                                 usage());
+        return 2;
+    }
     args.erase(args.begin());
-    if (command == "replay") return replay_command(args);
-    if (command == "block" || command == "unblock") return fluxguard::fleet_decision(command, args);
-    if (command == "settings") {
-        std::cout << fluxguard::describe_settings();
-        return 0;
+    const std::string name(command->name);
+    try {
+        const Args parsed(args, command->options);
+        if (parsed.help()) {
+            std::cout << command_help(*command);
+            return 0;
+        }
+        return command->run(parsed);
+    } catch (const UsageError& e) {
+        std::cerr << fmt::format(
+            "fluxctl {}: {}\nusage: fluxctl {}\n(fluxctl {} --help for more)\n", name, e.what(),
+            command->synopsis, name);
+        return 2;
+    } catch (const fluxguard::ConfigError& e) {
+        std::cerr << fmt::format("fluxctl {}: {}\n", name, e.what());
+        return 2;
+    } catch (const RedisClientError& e) {
+        std::cerr << fmt::format("fluxctl {}: {}\n", name, e.what());
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << fmt::format("fluxctl {}: {}\n", name, e.what());
+        return 1;
     }
-    std::cerr << "fluxctl: unknown command '" << command << "'\n" << usage;
-    return 2;
 }

@@ -13,6 +13,7 @@
 #include "dns_name.h"
 #include "engine.h"
 #include "fleet_link.h"
+#include "module_metrics.h"
 #include "fluxguard_abi.h"
 
 using namespace fluxguard;
@@ -24,6 +25,7 @@ struct fg_engine {
     fg_purge_fn purge = nullptr;
     void* purge_arg = nullptr;
     std::unique_ptr<FleetLink> fleet;
+    std::unique_ptr<ModuleMetrics> metrics;  // reads the two above: goes first
 };
 
 namespace {
@@ -118,6 +120,18 @@ fg_engine* fg_engine_create(const char* config_path, fg_log_fn log, fg_purge_fn 
                 throw ConfigError(fmt::format("{}: {}", path, e.what()));
             }
         }
+        if (!c.metrics_address.empty()) {
+            try {
+                handle->metrics = std::make_unique<ModuleMetrics>(
+                    *handle->engine, handle->fleet.get(), c.metrics_address,
+                    std::string(to_string(c.policy)).c_str());
+            } catch (const std::exception& e) {
+                throw ConfigError(fmt::format("{}: metrics-address '{}': {}", path,
+                                              c.metrics_address, e.what()));
+            }
+            log_line(LogLevel::info, fmt::format("fluxguard: metrics on http://{}/metrics",
+                                                 c.metrics_address));
+        }
         return handle.release();
     } catch (const GeoError& e) {
         copy_truncated(error, error_size,
@@ -159,6 +173,7 @@ int fg_engine_blocked(const fg_engine* engine, const uint8_t* name, size_t name_
         if (!text) return 0;
         auto block = engine->engine->blocked(*text);
         if (!block) return 0;
+        if (engine->metrics) engine->metrics->rewritten();
         auto wire = name_to_wire(block->domain);
         if (!wire || wire->size() > sizeof out->domain_wire) return 0;
         std::memcpy(out->domain_wire, wire->data(), wire->size());
@@ -173,6 +188,7 @@ int fg_engine_blocked(const fg_engine* engine, const uint8_t* name, size_t name_
 void fg_engine_observe(fg_engine* engine, const fg_observation* in) {
     try {
         const Observation obs = to_observation(*in);
+        if (engine->metrics) engine->metrics->observed();
         FleetUpdate update;
         auto outcome = engine->engine->observe(obs, engine->fleet ? &update : nullptr);
         if (engine->fleet) engine->fleet->share(std::move(update), outcome.new_block);
@@ -200,6 +216,7 @@ void fg_engine_client_hit(fg_engine* engine, const uint8_t* name, size_t name_le
             return;
         auto qname = name_from_wire(bytes(name, name_len));
         if (!qname) return;
+        if (engine->metrics) engine->metrics->client_hit();
         if (engine->fleet) {
             engine->fleet->record_client({*qname, text, time});
         } else {

@@ -26,7 +26,7 @@ public:
     // After the engine has scored an observation locally.
     void share(FleetUpdate update, const std::optional<Evidence>& local_block);
     void record_client(ClientHit hit) { store_->record_client(std::move(hit)); }
-    FleetStats stats() const;
+    FleetStats stats() const;  // any thread
 
 private:
     Engine& engine_;

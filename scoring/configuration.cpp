@@ -170,6 +170,10 @@ const std::vector<Setting>& settings() {
              else if (v == "no") c.fleet.record_clients = false;
              else throw BadValue{"yes or no"};
          }},
+        {"metrics-address", "(off)",
+         "loopback host:port of the Prometheus scrape endpoint (GET /metrics), e.g. "
+         "127.0.0.1:9167",
+         [](Config& c, std::string_view v) { c.metrics_address = parse_endpoint_text(v); }},
         {"redis-queue-size", "65536",
          "observations waiting for Redis at most; more are dropped and counted, never waited for",
          [](Config& c, std::string_view v) { c.fleet.queue_size = parse_uint(v, 16, 10000000); }},

@@ -69,6 +69,7 @@ struct Config {
     std::vector<std::string> allow;
     ScoringConfig scoring;
     FleetConfig fleet;
+    std::string metrics_address;  // "" = no metrics endpoint
 };
 
 class ConfigError : public std::runtime_error {

@@ -50,6 +50,7 @@ Engine::Outcome Engine::observe(const Observation& obs, FleetUpdate* update) {
     if (!evidence) return {};
 
     const bool enforce = config_.policy != Policy::monitor;
+    verdicts_.fetch_add(1, std::memory_order_relaxed);
     log_(LogLevel::info, to_json_line(*evidence, enforce ? "block" : "monitor"));
     if (!enforce) return {};
     if (!blocklist_.add({domain, block_reason(*evidence), evidence->score, evidence->time}))
@@ -63,6 +64,7 @@ std::optional<FleetBlock> Engine::judge_fleet(const FleetView& view) {
     if (!evidence) return std::nullopt;
     const bool enforce = config_.policy != Policy::monitor;
     const std::string line = to_json_line(*evidence, enforce ? "block" : "monitor");
+    verdicts_.fetch_add(1, std::memory_order_relaxed);
     log_(LogLevel::info, line);
     if (!enforce) return std::nullopt;
     return FleetBlock{view.domain, evidence->score, evidence->time, "detected",

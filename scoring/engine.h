@@ -4,6 +4,8 @@
 // Safe to share across resolver threads.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -53,6 +55,8 @@ public:
     const Config& config() const { return config_; }
     const Blocklist& blocklist() const { return blocklist_; }
     std::size_t tracked_domains() const { return scorer_.tracked_domains(); }
+    // Verdicts logged so far (blocks, and flags under policy monitor).
+    std::uint64_t verdicts() const { return verdicts_.load(std::memory_order_relaxed); }
 
 private:
     bool allowed(std::string_view name) const;
@@ -63,6 +67,7 @@ private:
     RegistrableDomains registrable_;
     FluxScorer scorer_;
     Blocklist blocklist_;
+    std::atomic<std::uint64_t> verdicts_{0};
 };
 
 }  // namespace fluxguard

@@ -100,7 +100,8 @@ const std::string every_key =
     "redis-sentinel: /run/sentinel.sock\n"
     "redis-sentinel-master: flux-master\n"
     "redis-queue-size: 1024\n"
-    "record-clients: yes\n";
+    "record-clients: yes\n"
+    "metrics-address: 127.0.0.1:9167\n";
 
 TEST_CASE("config: every key is parsed", "[configuration]") {
     const Config c = parse_config(every_key, "full.conf");
@@ -143,6 +144,7 @@ TEST_CASE("config: every key is parsed", "[configuration]") {
     CHECK(c.fleet.sentinel_master == "flux-master");
     CHECK(c.fleet.queue_size == 1024);
     CHECK(c.fleet.record_clients);
+    CHECK(c.metrics_address == "127.0.0.1:9167");
 }
 
 TEST_CASE("config: the test above covers every documented key", "[configuration]") {

@@ -1,0 +1,39 @@
+#include "module_metrics.h"
+
+#include "fleet_link.h"
+
+namespace fluxguard {
+
+ModuleMetrics::ModuleMetrics(const Engine& engine, const FleetLink* fleet,
+                             const std::string& address, const char* policy)
+    : observed_(&registry_.counter("fluxguard_resolutions_observed_total",
+                                   "Upstream A/AAAA answers handed to the scorer")),
+      rewritten_(&registry_.counter("fluxguard_answers_rewritten_total",
+                                    "Answers replaced because the name is blocked",
+                                    {{"policy", policy}})),
+      client_hits_(&registry_.counter("fluxguard_client_hits_total",
+                                      "Clients recorded asking for blocked names")) {
+    registry_.gauge_callback("fluxguard_domains_tracked", "Domains with flux state in memory",
+                             [&engine] { return static_cast<double>(engine.tracked_domains()); });
+    registry_.gauge_callback("fluxguard_domains_blocked", "Domains blocked on this resolver",
+                             [&engine] { return static_cast<double>(engine.blocklist().size()); });
+    registry_.counter_callback("fluxguard_verdicts_total",
+                               "Domains flagged here (blocks, or flags under policy monitor)",
+                               [&engine] { return engine.verdicts(); });
+    if (fleet) {
+        registry_.counter_callback("fluxguard_store_submitted_total", "Observations queued for Redis",
+                                   [fleet] { return fleet->stats().submitted; });
+        registry_.counter_callback("fluxguard_store_dropped_total",
+                                   "Observations dropped because the Redis queue was full",
+                                   [fleet] { return fleet->stats().dropped; });
+        registry_.counter_callback("fluxguard_store_errors_total", "Redis commands that failed",
+                                   [fleet] { return fleet->stats().errors; });
+        registry_.counter_callback("fluxguard_store_round_trips_total", "Redis round trips",
+                                   [fleet] { return fleet->stats().round_trips; });
+        registry_.gauge_callback("fluxguard_store_connected", "1 while connected to Redis",
+                                 [fleet] { return fleet->stats().connected ? 1.0 : 0.0; });
+    }
+    server_ = std::make_unique<metrics::MetricsServer>(registry_, address);
+}
+
+}  // namespace fluxguard

@@ -1,0 +1,51 @@
+"""The module's Prometheus endpoint (metrics-address), scraped from a real
+Unbound after it has observed and blocked a flux domain."""
+
+import time
+import unittest
+import urllib.request
+
+import dns.rcode
+
+from e2e_common import conf_text, start_resolver
+from fluxtest import free_port, query
+
+
+def scrape(port):
+    with urllib.request.urlopen("http://127.0.0.1:%d/metrics" % port, timeout=5) as r:
+        text = r.read().decode()
+    samples = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+class Metrics(unittest.TestCase):
+    def test_counters_follow_what_the_resolver_does(self):
+        port = free_port()
+        env = start_resolver(conf_text("nxdomain", "metrics-address: 127.0.0.1:%d\n" % port))
+        try:
+            before = scrape(port)
+            self.assertEqual(before["fluxguard_resolutions_observed_total"], 0)
+            self.assertEqual(before["fluxguard_domains_blocked"], 0)
+            i = 0
+            deadline = time.monotonic() + 30
+            while query("m%d.flux.test" % i, "A", env.unbound.port).rcode() != dns.rcode.NXDOMAIN:
+                self.assertLess(time.monotonic(), deadline, env.logs())
+                i += 1
+                time.sleep(0.7)
+            query("again.flux.test", "A", env.unbound.port)
+            after = scrape(port)
+            self.assertEqual(after["fluxguard_resolutions_observed_total"], i + 1)
+            self.assertEqual(after['fluxguard_answers_rewritten_total{policy="nxdomain"}'], 2)
+            self.assertEqual(after["fluxguard_domains_blocked"], 1)
+            self.assertEqual(after["fluxguard_verdicts_total"], 1)
+            self.assertGreaterEqual(after["fluxguard_domains_tracked"], 1)
+        finally:
+            env.stop(failed=False)
+
+
+if __name__ == "__main__":
+    unittest.main()
