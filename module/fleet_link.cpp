@@ -48,6 +48,9 @@ FleetLink::FleetLink(Engine& engine, const FleetConfig& config, Purge purge, Log
         if (engine_.apply_unblock(domain))
             log_(LogLevel::info, fmt::format("fluxguard: {} unblocked by the fleet", domain));
     };
+    callbacks.on_allow_list = [this](const std::vector<std::string>& domains) {
+        engine_.set_operator_allow_list(domains);
+    };
     auto store_log = [this](int level, std::string_view message) {
         log_(level >= 2 ? LogLevel::error : level == 1 ? LogLevel::warning : LogLevel::info,
              message.starts_with("fluxguard") ? std::string(message)

@@ -15,8 +15,20 @@ Engine::Engine(Config config, LogSink log)
       scorer_(config_.scoring, geo_) {}
 
 bool Engine::allowed(std::string_view name) const {
-    return std::any_of(config_.allow.begin(), config_.allow.end(),
-                       [&](const std::string& a) { return is_at_or_below(name, a); });
+    const auto covers = [&](const std::string& a) { return is_at_or_below(name, a); };
+    if (std::any_of(config_.allow.begin(), config_.allow.end(), covers)) return true;
+    if (!has_operator_allow_.load(std::memory_order_acquire)) return false;
+    std::shared_lock lock(operator_allow_mutex_);
+    return std::any_of(operator_allow_.begin(), operator_allow_.end(), covers);
+}
+
+void Engine::set_operator_allow_list(const std::vector<std::string>& domains) {
+    std::vector<std::string> names;
+    for (const auto& d : domains)
+        if (auto n = normalize_name(d); n && !n->empty()) names.push_back(std::move(*n));
+    std::unique_lock lock(operator_allow_mutex_);
+    operator_allow_ = std::move(names);
+    has_operator_allow_.store(!operator_allow_.empty(), std::memory_order_release);
 }
 
 namespace {

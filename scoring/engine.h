@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <shared_mutex>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,10 @@ public:
     std::vector<std::string> apply_block(const FleetBlock& block);
     bool apply_unblock(const std::string& domain);
 
+    // The operators' allow list kept in the fleet store, replacing the last
+    // one; honoured like `allow` entries of the configuration.
+    void set_operator_allow_list(const std::vector<std::string>& domains);
+
     // The block covering `name`, when the policy rewrites answers.
     std::optional<Block> blocked(std::string_view name) const;
 
@@ -68,6 +73,9 @@ private:
     FluxScorer scorer_;
     Blocklist blocklist_;
     std::atomic<std::uint64_t> verdicts_{0};
+    mutable std::shared_mutex operator_allow_mutex_;
+    std::vector<std::string> operator_allow_;
+    std::atomic<bool> has_operator_allow_{false};
 };
 
 }  // namespace fluxguard

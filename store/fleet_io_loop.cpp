@@ -506,6 +506,27 @@ void FleetIoLoop::resync() {
         mirror_.erase(domain);
         if (callbacks_.on_unblock) guarded("on_unblock", [&] { callbacks_.on_unblock(domain); });
     }
+    if (cmd_ && callbacks_.on_allow_list) read_allow_list();
+}
+
+void FleetIoLoop::read_allow_list() {
+    auto reply = cmd_->command({"ZRANGE", layout_.prefix() + "allow", "0", "-1"});
+    counters_.round_trips.fetch_add(1);
+    if (!reply) {
+        lose_connection(cmd_->error().message);
+        return;
+    }
+    if (reply->type != REDIS_REPLY_ARRAY) {
+        counters_.errors.fetch_add(1);
+        command_error("allow list", is_error(*reply) ? text_of(*reply) : "unexpected reply");
+        return;
+    }
+    std::vector<std::string> domains;
+    for (std::size_t i = 0; i < reply->elements; ++i) {
+        const auto* m = reply->element[i];
+        if (m->type == REDIS_REPLY_STRING && m->len > 0) domains.emplace_back(m->str, m->len);
+    }
+    guarded("on_allow_list", [&] { callbacks_.on_allow_list(domains); });
 }
 
 void FleetIoLoop::check_subscriber() {

@@ -68,6 +68,7 @@ class FleetIoLoop {
     void merge_batch(const std::vector<FleetUpdate>& batch);
     void send_events();
     void resync();
+    void read_allow_list();
     void check_subscriber();
     bool master_moved();
     SentinelQuery sentinel_query() const;

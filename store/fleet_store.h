@@ -32,6 +32,9 @@ public:
         std::function<void(const FleetView&)> on_view;
         std::function<void(const FleetBlock&)> on_block;          // from any instance, self included
         std::function<void(const std::string& domain)> on_unblock;
+        // The operators' allow list (<prefix>allow, written by `fluxctl
+        // allow`), read at every resync: the whole list each time.
+        std::function<void(const std::vector<std::string>& domains)> on_allow_list;
     };
     virtual ~FleetStore() = default;
 

@@ -389,3 +389,20 @@ TEST_CASE("engine: observations without addresses are ignored", "[engine]") {
     CHECK(engine.tracked_domains() == 0);
     CHECK(log.lines.empty());
 }
+
+TEST_CASE("engine: the operators' allow list from the fleet store is honoured", "[engine]") {
+    Log log;
+    Engine engine(engine_config(Policy::nxdomain), log.sink());
+    std::vector<std::string> answer;
+    for (int n = 1; n <= 10; ++n) answer.push_back(fgtest::flux_v4(n, 1));
+    engine.set_operator_allow_list({"Flux.Test.", "not a name!"});
+    CHECK_FALSE(engine.observe(fgtest::resolution(t0, "www.flux.test", answer)).new_block);
+    CHECK_FALSE(engine.observe(fgtest::resolution(t0 + 1, "a.flux.test", answer)).new_block);
+    CHECK(engine.apply_block({"flux.test", 1.0, t0, "operator", "test", ""}).empty());
+    CHECK_FALSE(engine.blocked("www.flux.test"));
+    // A new list replaces the old one: the domain is scored again.
+    engine.set_operator_allow_list({});
+    CHECK_FALSE(engine.observe(fgtest::resolution(t0 + 2, "www.flux.test", answer)).new_block);
+    CHECK(engine.observe(fgtest::resolution(t0 + 3, "www.flux.test", answer)).new_block);
+    CHECK(engine.blocked("www.flux.test"));
+}
