@@ -41,6 +41,7 @@ test: configure geo
 bench: configure
 	@cmake --build $(CMAKE_DIR) -j$(JOBS) --target core_bench -- --no-print-directory
 	@$(CMAKE_DIR)/bench/core_bench
+	@BENCH_COMMAND="make bench" scripts/bench-resolver.sh
 
 # The labelled corpus through `fluxctl replay`: writes docs/accuracy.md.
 accuracy: configure geo
@@ -49,3 +50,24 @@ accuracy: configure geo
 
 clean:
 	rm -rf $(CMAKE_DIR)
+
+# --- benchmarks against stock Unbound, fuzzing, sanitizers --------------------
+.PHONY: bench-resolver fuzz sanitize sanitize-asan sanitize-tsan
+
+# Stock Unbound vs Unbound + fluxguard with dnsperf (bench/README.md), alone.
+bench-resolver: configure
+	@BENCH_COMMAND="make bench-resolver" scripts/bench-resolver.sh
+
+# libFuzzer targets (fuzz/), FUZZ_SECONDS each after replaying fuzz/regressions.
+FUZZ_SECONDS ?= 60
+fuzz: unbound
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/fuzz.sh
+
+# Unit and end-to-end tests under ASan+UBSan, then TSan (build/asan, build/tsan).
+sanitize: sanitize-asan sanitize-tsan
+
+sanitize-asan: unbound
+	@scripts/sanitize.sh asan
+
+sanitize-tsan: unbound
+	@scripts/sanitize.sh tsan
