@@ -15,15 +15,15 @@ void GeoDatabase::Close::operator()(MMDB_s* db) const noexcept {
 
 GeoDatabase::Handle GeoDatabase::open(const std::string& path, const char* what,
                                       const char* schema_hint) {
-    Handle db(new MMDB_s{});
-    const int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, db.get());
+    // Until MMDB_open succeeds there is nothing to MMDB_close, only the struct.
+    auto opening = std::make_unique<MMDB_s>();
+    const int status = MMDB_open(path.c_str(), MMDB_MODE_MMAP, opening.get());
     if (status != MMDB_SUCCESS) {
-        // MMDB_open leaves nothing to close on failure.
-        db.release();
         throw GeoError(fmt::format("{} '{}': {}{}", what, path, MMDB_strerror(status),
                                    (status == MMDB_IO_ERROR || status == MMDB_FILE_OPEN_ERROR) ? fmt::format(" ({})", std::strerror(errno))
                                                            : ""));
     }
+    Handle db(opening.release());
     const std::string type = db->metadata.database_type ? db->metadata.database_type : "";
     bool ok = false;
     for (const char* hint = schema_hint; *hint; hint += std::strlen(hint) + 1)
