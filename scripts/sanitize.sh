@@ -46,7 +46,8 @@ if [[ $kind == tsan ]]; then
   # and with the same configure options as scripts/build-unbound.sh.
   work=$root/build/unbound-tsan
   unbound=$work/install/sbin/unbound
-  if [[ ! -f $work/.built ]]; then
+  stamp="$(cat build/unbound/.built) -fsanitize=thread"
+  if [[ "$(cat "$work/.built" 2>/dev/null)" != "$stamp" ]]; then
     t0=$SECONDS
     echo "sanitize: building Unbound with -fsanitize=thread into $work"
     rm -rf "$work" && mkdir -p "$work"
@@ -61,7 +62,7 @@ if [[ $kind == tsan ]]; then
       make -j"$(nproc)" >/dev/null
       make install >/dev/null
     )
-    echo "$(cat build/unbound/.built) -fsanitize=thread" > "$work/.built"
+    echo "$stamp" > "$work/.built"
     echo "sanitize: Unbound (TSan) built in $((SECONDS - t0)) s"
   fi
 fi
