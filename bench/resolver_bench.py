@@ -561,7 +561,7 @@ def report(args, results, memory, mach, versions, elapsed):
     qps_target = {"hit": 0.97, "miss": 0.95, "shared": 0.95, "cdn": 0.95, "mixed": None}
     fmt_n = "{:,.0f}".format
     out = []
-    out.append("| workload | stock QPS | fluxguard QPS | fluxguard / stock | target "
+    out.append("| workload | stock QPS | fluxguard QPS | fluxguard / stock (IQR of the slices) | target "
                "| Unbound CPU µs per query, stock / fluxguard "
                "| latency p50 / p99 (ms), stock | fluxguard | p99 added (ms) | target |")
     out.append("|---|---|---|---|---|---|---|---|---|---|")
@@ -575,10 +575,11 @@ def report(args, results, memory, mach, versions, elapsed):
         ca, cb = median(a["cpu_us"]), median(b["cpu_us"])
         added = (b["p99"] - a["p99"]) * 1e3
         target_l = "< 0.1: %s" % ("met" if added < 0.1 else "**not met**")
-        out.append("| %s | %s | %s | %.1f %% | %s | %.1f / %.1f (%+.0f %%) | %.3f / %.3f "
-                   "| %.3f / %.3f | %+.3f | %s |" % (
+        q1, q3 = percentile(r["ratios"], 25), percentile(r["ratios"], 75)
+        out.append("| %s | %s | %s | %.1f %% (%.0f–%.0f %%) | %s | %.1f / %.1f (%+.0f %%) "
+                   "| %.3f / %.3f | %.3f / %.3f | %+.3f | %s |" % (
                        names[w], fmt_n(median(a["qps"])), fmt_n(median(b["qps"])), ratio * 100,
-                       target_q, ca, cb, (cb / ca - 1) * 100 if ca else float("nan"),
+                       q1 * 100, q3 * 100, target_q, ca, cb, (cb / ca - 1) * 100 if ca else float("nan"),
                        a["p50"] * 1e3, a["p99"] * 1e3, b["p50"] * 1e3, b["p99"] * 1e3, added,
                        target_l))
     if memory:
@@ -664,7 +665,16 @@ def main():
     ap.add_argument("--no-memory", action="store_true")
     ap.add_argument("--command", default="make bench")
     ap.add_argument("--readme", help="replace the table between the markers in this file")
+    ap.add_argument("--from-json", help="no runs: print (and --readme) the report of a "
+                    "resolver.json an earlier run wrote")
     args = ap.parse_args()
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        for key, value in saved["args"].items():
+            setattr(args, key, value)
+        finish(args, saved["results"], saved["memory"], saved["machine"], saved["versions"],
+               saved["elapsed"], Path(args.from_json).parent, save=False)
+        return
     args.workloads = [w for w in args.workloads.split(",") if w]
     args.memory_names = min(args.memory_names, MISS_NAMES)
     t0 = time.monotonic()
@@ -725,12 +735,20 @@ def main():
     elapsed = time.monotonic() - t0
     mach["others"] = max(0.0, (busy_seconds() - busy0) - (own_seconds() - own0)) / elapsed
 
+    finish(args, results, memory, mach, versions, elapsed, work)
+
+
+def finish(args, results, memory, mach, versions, elapsed, work, save=True):
     table, detail, header = report(args, results, memory, mach, versions, elapsed)
     text = "%s\n\n%s\n" % (header, table)
-    (work / "resolver.md").write_text(text + "\nPer slice:\n\n```\n" + detail + "\n```\n")
-    (work / "resolver.json").write_text(json.dumps(
-        {"machine": mach, "versions": versions, "results": results,
-         "memory": memory}, indent=1, default=str))
+    if save:
+        (work / "resolver.md").write_text(text + "\nPer slice:\n\n```\n" + detail + "\n```\n")
+        kept = ("slices", "seconds", "latency_slices", "latency_seconds", "latency_qps",
+                "threads", "workloads", "memory_names", "command")
+        (work / "resolver.json").write_text(json.dumps(
+            {"machine": mach, "versions": versions, "results": results, "memory": memory,
+             "elapsed": elapsed, "args": {k: getattr(args, k) for k in kept}},
+            indent=1, default=str))
     print()
     print("Per slice (throughput slices in order; ratios fluxguard/stock):")
     print(detail)
