@@ -102,23 +102,24 @@ FluxScorer::DomainState& FluxScorer::touch(Shard& shard, const std::string& doma
     return state;
 }
 
-void FluxScorer::add_address(std::vector<AddressEntry>& list, const IpAddress& address,
+bool FluxScorer::add_address(std::vector<AddressEntry>& list, const IpAddress& address,
                              std::int64_t now, std::size_t cap) const {
     auto known = std::find_if(list.begin(), list.end(),
                               [&](const AddressEntry& e) { return e.address == address; });
     if (known != list.end()) {
         known->last_seen = now;
-        return;
+        return false;
     }
     AddressEntry entry{address, geo_.lookup(address), now, now};
     if (list.size() < cap) {
         list.push_back(entry);
-        return;
+        return true;
     }
     // Full: the address seen longest ago makes room.
     *std::min_element(list.begin(), list.end(), [](const AddressEntry& a, const AddressEntry& b) {
         return a.last_seen < b.last_seen;
     }) = entry;
+    return true;
 }
 
 void FluxScorer::update(const std::string& domain, DomainState& state, const Observation& obs,
@@ -140,10 +141,8 @@ void FluxScorer::update(const std::string& domain, DomainState& state, const Obs
     std::size_t fresh = 0;
     std::vector<std::uint64_t> answer_parts;
     for (const auto& answer : obs.addresses) {
-        const bool known = std::any_of(state.addresses.begin(), state.addresses.end(),
-                                       [&](const AddressEntry& e) { return e.address == answer.address; });
-        if (!known) ++fresh;
-        add_address(state.addresses, answer.address, now, config_.max_addresses_per_domain);
+        if (add_address(state.addresses, answer.address, now, config_.max_addresses_per_domain))
+            ++fresh;
         answer_parts.push_back(std::hash<IpAddress>{}(answer.address));
     }
     for (const auto& e : state.addresses)

@@ -147,7 +147,8 @@ private:
     void evict_one(Shard& locked);
     void update(const std::string& domain, DomainState& state, const Observation& obs,
                 std::uint32_t answer_ttl);
-    void add_address(std::vector<AddressEntry>& list, const IpAddress& address,
+    // True when the address was not in the list yet.
+    bool add_address(std::vector<AddressEntry>& list, const IpAddress& address,
                      std::int64_t now, std::size_t cap) const;
     PoolMatch match_pools(const Observation& obs) const;
     // The weighted feature values; score() and explain() both walk them

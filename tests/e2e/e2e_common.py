@@ -2,30 +2,18 @@
 sets, fluxguard.conf writing, and DNS answer checks."""
 
 import os
+import time
 from pathlib import Path
 
 import dns.edns
 import dns.rcode
 
-from fluxtest import FluxTestEnv
+from fluxtest import FluxTestEnv, query
 
 MODULE = os.environ["FLUXGUARD_MODULE"]
 UNBOUND = os.environ["FLUXGUARD_UNBOUND"]
 FIXTURES = Path(os.environ["FLUXGUARD_FIXTURES"])
 EDE_BLOCKED = 15
-
-
-def fluxguard_conf(path, policy, extra=""):
-    """Writes a fluxguard.conf on the test mmdb fixtures; returns its path."""
-    path = Path(path)
-    path.write_text(
-        "# written by the end-to-end tests\n"
-        "policy: %s\n"
-        "asn-database: %s\n"
-        "country-database: %s\n"
-        "rewrite-ttl: 30\n%s" % (policy, FIXTURES / "test-asn.mmdb",
-                                 FIXTURES / "test-country.mmdb", extra))
-    return path
 
 
 def start_resolver(workdir_conf_text, **kwargs):
@@ -54,3 +42,29 @@ def ede(response):
 
 def rcode_name(response):
     return dns.rcode.to_text(response.rcode())
+
+
+def resolve_until(port, blocked, label="n", domain="flux.test", max_seconds=40,
+                  before=None, each=None):
+    """Resolves a fresh name under `domain` every 0.7 s (each one a cache
+    miss, so the module sees a new upstream answer; the test zones rotate
+    every 2 s) until blocked(response). Returns (resolutions, response), or
+    (resolutions, None) after max_seconds. before(i) runs before each query,
+    each(i, response) after each answer that is not blocked yet."""
+    deadline = time.monotonic() + max_seconds
+    i = 0
+    while time.monotonic() < deadline:
+        if before:
+            before(i)
+        response = query("%s%d.%s" % (label, i, domain), "A", port)
+        if blocked(response):
+            return i + 1, response
+        if each:
+            each(i, response)
+        i += 1
+        time.sleep(0.7)
+    return i, None
+
+
+def is_nxdomain(response):
+    return response.rcode() == dns.rcode.NXDOMAIN

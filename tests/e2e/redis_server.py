@@ -1,7 +1,6 @@
 """A real redis-server on a free loopback port for end-to-end tests."""
 
 import shutil
-import socket
 import subprocess
 import tempfile
 import time

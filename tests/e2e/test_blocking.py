@@ -3,13 +3,12 @@ server on loopback, real DNS. A fast-flux zone gets blocked (and its cached
 names with it); a CDN-like zone and static zones are never touched."""
 
 import ipaddress
-import time
 import unittest
 
 import dns.rcode
 import dns.rdatatype
 
-from e2e_common import EDE_BLOCKED, conf_text, ede, rcode_name, start_resolver
+from e2e_common import EDE_BLOCKED, conf_text, ede, rcode_name, resolve_until, start_resolver
 from fluxtest import addresses, query
 
 FLUX_POOL = ipaddress.ip_network("198.18.0.0/16")
@@ -21,23 +20,17 @@ def in_pool(response, pool, qtype="A"):
     return bool(found) and all(ipaddress.ip_address(a) in pool for a in found)
 
 
-def drive_until_blocked(test, port, blocked, max_seconds=40, also=None):
-    """Resolves a fresh name under flux.test every 0.7 s (each one a cache
-    miss, so the module sees a new upstream answer) until `blocked(response)`
-    holds. Returns (resolutions, response). `also(i)` runs each round."""
-    deadline = time.monotonic() + max_seconds
-    i = 0
-    while time.monotonic() < deadline:
-        response = query("n%d.flux.test" % i, "A", port)
-        if blocked(response):
-            return i + 1, response
+def drive_until_blocked(test, port, blocked, also=None):
+    """resolve_until, checking that every answer before the block is the flux
+    zone's own; `also(i)` runs each round."""
+    def each(i, response):
         test.assertEqual(rcode_name(response), "NOERROR")
         test.assertTrue(in_pool(response, FLUX_POOL), response.to_text())
         if also:
             also(i)
-        i += 1
-        time.sleep(0.7)
-    test.fail("flux.test was not blocked within %d s" % max_seconds)
+    resolutions, response = resolve_until(port, blocked, each=each)
+    test.assertIsNotNone(response, "flux.test was not blocked")
+    return resolutions, response
 
 
 class NxdomainPolicy(unittest.TestCase):

@@ -4,12 +4,10 @@ the name-server evidence (the resolver learns the NS set and glue from NS
 answers, as it does from referrals on the internet)."""
 
 import json
-import time
 import unittest
 
-import dns.rcode
 
-from e2e_common import conf_text, rcode_name, start_resolver
+from e2e_common import conf_text, is_nxdomain, rcode_name, resolve_until, start_resolver
 from fluxtest import query
 
 
@@ -33,20 +31,12 @@ class DoubleFlux(unittest.TestCase):
         cls.env.stop(failed=False)
 
     def test_double_flux_blocked_with_name_server_evidence(self):
-        deadline = time.monotonic() + 40
-        i = 0
-        blocked = None
-        while time.monotonic() < deadline:
-            # Clients (and the resolver itself on the internet) ask for the
-            # NS set; its glue rotates every 2 s.
-            query("dflux.test", "NS", self.port)
-            response = query("h%d.dflux.test" % i, "A", self.port)
-            if response.rcode() == dns.rcode.NXDOMAIN:
-                blocked = response
-                break
-            self.assertEqual(rcode_name(response), "NOERROR")
-            i += 1
-            time.sleep(0.7)
+        # Clients (and the resolver itself on the internet) ask for the NS
+        # set; its glue rotates every 2 s.
+        _, blocked = resolve_until(
+            self.port, is_nxdomain, label="h", domain="dflux.test",
+            before=lambda i: query("dflux.test", "NS", self.port),
+            each=lambda i, r: self.assertEqual(rcode_name(r), "NOERROR"))
         self.assertIsNotNone(blocked, "dflux.test was not blocked:\n" + self.env.logs())
 
         found = [v for v in verdicts(self.env.unbound.logs()) if v["domain"] == "dflux.test"]

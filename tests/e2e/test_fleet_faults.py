@@ -10,10 +10,9 @@ import time
 import unittest
 from pathlib import Path
 
-import dns.rcode
 
-from e2e_common import conf_text, rcode_name
-from fluxtest import AuthServer, Unbound, free_port, query
+from e2e_common import conf_text, is_nxdomain, rcode_name, resolve_until
+from fluxtest import AuthServer, Unbound, query
 from redis_server import RedisServer
 
 MODULE = os.environ["FLUXGUARD_MODULE"]
@@ -56,14 +55,9 @@ class RedisFaults(unittest.TestCase):
         self.assertLess(slowest, 0.25, "%s: an answer took %.3f s" % (label, slowest))
 
     def assert_flux_blocked_locally(self, port):
-        deadline = time.monotonic() + 30
-        i = 0
-        while time.monotonic() < deadline:
-            if query("n%d.flux.test" % i, "A", port).rcode() == dns.rcode.NXDOMAIN:
-                return
-            i += 1
-            time.sleep(0.7)
-        self.fail("flux.test not blocked by local scoring:\n" + self.unbound.logs())
+        _, blocked = resolve_until(port, is_nxdomain, max_seconds=30)
+        self.assertIsNotNone(blocked, "flux.test not blocked by local scoring:\n" +
+                             self.unbound.logs())
 
     def wait_connected(self, timeout=10):
         deadline = time.monotonic() + timeout
