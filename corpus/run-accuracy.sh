@@ -38,5 +38,5 @@ case $status in
   *) echo "run-accuracy: fluxctl replay failed with status $status" >&2; exit 1 ;;
 esac
 
-"$python" corpus/report.py --labels "$out/labels.json" --verdicts "$out/verdicts.jsonl" \
+"$python" corpus/report.py --labels "$out/labels.json" --verdicts "$out/verdicts.jsonl" --trace "$out/trace.jsonl" \
   --markdown docs/accuracy.md

@@ -46,19 +46,24 @@ Engine::Outcome Engine::observe(const Observation& obs, FleetUpdate* update) {
         return {};
     const std::string domain = registrable_.of(obs.address_owner());
     if (update) {
+        update->addresses.clear();
+        update->name_servers.clear();
+    }
+    auto evidence = scorer_.observe(domain, obs, update ? &update->addresses : nullptr);
+    if (update) {
         update->domain = domain;
         update->time = obs.time;
         update->min_ttl = UINT32_MAX;
-        update->addresses.clear();
-        update->name_servers.clear();
-        for (const auto& a : obs.addresses) {
-            const GeoInfo geo = geo_.lookup(a.address);
-            update->addresses.push_back({a.address, geo.asn, geo.country});
-            update->min_ttl = std::min(update->min_ttl, a.ttl);
-        }
+        for (const auto& a : obs.addresses) update->min_ttl = std::min(update->min_ttl, a.ttl);
         for (const auto& ns : obs.name_servers) update->name_servers.push_back(ns.name);
+        // The scorer looked the addresses up unless the answer was no
+        // evidence to it (TTL above the ceiling); the fleet gets them anyway.
+        if (update->addresses.empty())
+            for (const auto& a : obs.addresses) {
+                const GeoInfo geo = geo_.lookup(a.address);
+                update->addresses.push_back({a.address, geo.asn, geo.country});
+            }
     }
-    auto evidence = scorer_.observe(domain, obs);
     if (!evidence) return {};
 
     const bool enforce = config_.policy != Policy::monitor;

@@ -29,32 +29,20 @@ std::size_t count_distinct(std::vector<T> values) {
     return static_cast<std::size_t>(std::unique(values.begin(), values.end()) - values.begin());
 }
 
-// Gini-Simpson index of the known countries: 1 - sum(p_c^2). No known
-// country at all gives 1, so missing geo data never hides ASN diversity.
-template <typename Entries>
-double geo_spread(const Entries& entries) {
-    std::map<std::array<char, 2>, std::size_t> counts;
-    std::size_t known = 0;
-    for (const auto& e : entries)
-        if (e.geo.has_country()) {
-            ++counts[e.geo.country];
-            ++known;
-        }
-    if (known == 0) return 1.0;
-    double sum = 0;
-    for (const auto& [_, n] : counts) {
-        const double p = static_cast<double>(n) / static_cast<double>(known);
-        sum += p * p;
-    }
-    return 1.0 - sum;
-}
-
-std::uint64_t set_hash(std::vector<std::uint64_t> parts) {
+std::uint64_t set_hash(std::vector<std::uint64_t>& parts) {
     std::sort(parts.begin(), parts.end());
     std::uint64_t h = 1469598103934665603ull;
     for (auto p : parts) h = (h ^ p) * 1099511628211ull;
     return h;
 }
+
+bool share_network(const std::array<std::uint32_t, 4>& a, const std::array<std::uint32_t, 4>& b) {
+    for (auto x : a)
+        if (x != 0 && std::find(b.begin(), b.end(), x) != b.end()) return true;
+    return false;
+}
+
+bool has_network(const std::array<std::uint32_t, 4>& asns) { return asns[0] != 0; }
 
 }  // namespace
 
@@ -71,7 +59,7 @@ FluxScorer::Shard& FluxScorer::shard_for(const std::string& domain) {
 
 void FluxScorer::evict_one(Shard& locked) {
     auto pop = [this](Shard& shard) {
-        shard.index.erase(shard.lru.back().first);
+        shard.index.erase(shard.lru.back().domain);
         shard.lru.pop_back();
         tracked_.fetch_sub(1, std::memory_order_relaxed);
     };
@@ -89,76 +77,222 @@ FluxScorer::DomainState& FluxScorer::touch(Shard& shard, const std::string& doma
                                            std::int64_t now) {
     if (auto it = shard.index.find(domain); it != shard.index.end()) {
         shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
-        return it->second->second;
+        return *it->second;
     }
     // The cap is global; the domain evicted to make room is the least
     // recently seen of this shard (a sharded LRU: 16 locks, not one).
     if (tracked_.load(std::memory_order_relaxed) >= config_.max_domains) evict_one(shard);
-    shard.lru.emplace_front(domain, DomainState{});
-    tracked_.fetch_add(1, std::memory_order_relaxed);
-    shard.index.emplace(domain, shard.lru.begin());
-    DomainState& state = shard.lru.front().second;
+    DomainState& state = shard.lru.emplace_front();
+    state.domain = domain;
     state.first_seen = now;
+    state.oldest_address_seen = now;
+    tracked_.fetch_add(1, std::memory_order_relaxed);
+    shard.index.emplace(state.domain, shard.lru.begin());
     return state;
 }
 
-bool FluxScorer::add_address(std::vector<AddressEntry>& list, const IpAddress& address,
-                             std::int64_t now, std::size_t cap) const {
+void FluxScorer::count(DomainState& state, const AddressEntry& entry, int delta) const {
+    const auto apply = [delta](auto& tally, const auto& value) {
+        if (delta > 0) tally.add(value);
+        else tally.remove(value);
+    };
+    if (entry.geo.asn != 0) apply(state.asns, entry.geo.asn);
+    if (entry.geo.has_country()) apply(state.countries, entry.geo.country);
+    apply(state.prefixes, entry.address.network_prefix());
+}
+
+void FluxScorer::expire(DomainState& state, std::int64_t now) const {
+    const std::int64_t horizon = now - static_cast<std::int64_t>(config_.window);
+    if (state.oldest_address_seen >= horizon) return;
+    std::int64_t oldest = now;
+    std::erase_if(state.addresses, [&](const AddressEntry& e) {
+        if (e.last_seen >= horizon) {
+            oldest = std::min(oldest, e.last_seen);
+            return false;
+        }
+        count(state, e, -1);
+        return true;
+    });
+    const auto before = state.name_servers.size();
+    std::erase_if(state.name_servers, [&](const NameServerEntry& e) {
+        if (e.last_seen >= horizon) oldest = std::min(oldest, e.last_seen);
+        return e.last_seen < horizon;
+    });
+    if (state.name_servers.size() != before) summarise_name_servers(state);
+    std::erase_if(state.rotations, [&](const NameRotation& r) { return r.last_seen < horizon; });
+    state.oldest_address_seen = oldest;
+    if (!state.addresses.empty()) return;
+    // Idle for a whole window: its changes are history too.
+    state.answer_changes = state.cross_network_changes = 0;
+    state.changed_answer_addresses = state.novel_answer_addresses = 0;
+    state.ns_changes = state.ns_glue_changes = 0;
+}
+
+FluxScorer::AddressEntry& FluxScorer::add_address(DomainState& state, const IpAddress& address,
+                                                  std::int64_t now, bool& added) const {
+    auto& list = state.addresses;
     auto known = std::find_if(list.begin(), list.end(),
                               [&](const AddressEntry& e) { return e.address == address; });
-    if (known != list.end()) {
+    added = known == list.end();
+    if (!added) {
         known->last_seen = now;
-        return false;
+        return *known;
     }
-    AddressEntry entry{address, geo_.lookup(address), now, now};
-    if (list.size() < cap) {
+    const AddressEntry entry{address, geo_.lookup(address), now, now};
+    if (list.size() < config_.max_addresses_per_domain) {
         list.push_back(entry);
-        return true;
+        count(state, entry, +1);
+        return list.back();
     }
     // Full: the address seen longest ago makes room.
-    *std::min_element(list.begin(), list.end(), [](const AddressEntry& a, const AddressEntry& b) {
-        return a.last_seen < b.last_seen;
-    }) = entry;
-    return true;
+    auto& victim = *std::min_element(list.begin(), list.end(),
+                                     [](const AddressEntry& a, const AddressEntry& b) {
+                                         return a.last_seen < b.last_seen;
+                                     });
+    count(state, victim, -1);
+    victim = entry;
+    count(state, victim, +1);
+    return victim;
+}
+
+void FluxScorer::rotate(DomainState& state, const Observation& obs, std::uint64_t answer_hash,
+                        const std::array<std::uint32_t, 4>& answer_asns, std::size_t fresh) const {
+    const std::uint64_t key = std::hash<std::string>{}(obs.qname) * 31 + obs.qtype;
+    auto it = std::find_if(state.rotations.begin(), state.rotations.end(),
+                           [&](const NameRotation& r) { return r.key == key; });
+    // A change: the name's answer differs from its last one, or a name new
+    // to the domain brings addresses new to the domain (a flux domain that
+    // hands every subdomain fresh hosts). Its networks are compared with
+    // the name's last answer, or the domain's latest one for a new name.
+    // A name that now gives the answer another name gave last shows a
+    // rotation already counted (names of one wildcard share its answer).
+    const bool known_name = it != state.rotations.end();
+    const bool changed = known_name ? it->answer_hash != answer_hash &&
+                                          state.rotations.back().answer_hash != answer_hash
+                                    : !state.rotations.empty() && fresh > 0;
+    if (changed) {
+        const auto& before = known_name ? it->asns : state.rotations.back().asns;
+        ++state.answer_changes;
+        state.changed_answer_addresses += static_cast<std::uint32_t>(obs.addresses.size());
+        state.novel_answer_addresses += static_cast<std::uint32_t>(fresh);
+        if (has_network(before) && has_network(answer_asns) && !share_network(before, answer_asns))
+            ++state.cross_network_changes;
+    }
+    if (!known_name) {
+        if (state.rotations.size() < max_names) {
+            it = state.rotations.insert(state.rotations.end(), NameRotation{});
+        } else {
+            it = std::min_element(state.rotations.begin(), state.rotations.end(),
+                                  [](const NameRotation& a, const NameRotation& b) {
+                                      return a.last_seen < b.last_seen;
+                                  });
+        }
+        it->key = key;
+    }
+    it->answer_hash = answer_hash;
+    it->asns = answer_asns;
+    it->last_seen = obs.time;
+    // The most recent answer last: a new name compares with it.
+    std::rotate(it, it + 1, state.rotations.end());
+}
+
+void FluxScorer::summarise_name_servers(DomainState& state) const {
+    thread_local std::vector<const AddressEntry*> glue;
+    glue.clear();
+    for (const auto& ns : state.name_servers)
+        for (const auto& a : ns.addresses)
+            if (std::none_of(glue.begin(), glue.end(),
+                             [&](const AddressEntry* e) { return e->address == a.address; }))
+                glue.push_back(&a);
+    Tally<std::uint32_t> asns;
+    Tally<std::array<char, 2>> countries;
+    for (const auto* a : glue) {
+        if (a->geo.asn != 0) asns.add(a->geo.asn);
+        if (a->geo.has_country()) countries.add(a->geo.country);
+    }
+    state.ns_summary.addresses = static_cast<std::uint16_t>(glue.size());
+    state.ns_summary.asns = static_cast<std::uint16_t>(asns.distinct());
+    state.ns_summary.spread = countries.spread();
+}
+
+void FluxScorer::update_name_servers(const std::string& domain, DomainState& state,
+                                     const Observation& obs) const {
+    // The delegation belongs to the queried name's zone: when a CNAME chain
+    // leads into another domain (a customer into its CDN), those name
+    // servers say nothing about the domain that owns the addresses.
+    if (obs.name_servers.empty() || !is_at_or_below(obs.qname, domain)) return;
+    const std::int64_t now = obs.time;
+    bool grew = false, rotated = false;
+    thread_local std::vector<std::uint64_t> ns_parts;
+    ns_parts.clear();
+    for (const auto& ns : obs.name_servers) {
+        ns_parts.push_back(std::hash<std::string>{}(ns.name));
+        auto entry = std::find_if(state.name_servers.begin(), state.name_servers.end(),
+                                  [&](const NameServerEntry& e) { return e.name == ns.name; });
+        if (entry == state.name_servers.end()) {
+            if (state.name_servers.size() >= max_name_servers) continue;
+            state.name_servers.push_back({ns.name, now, {}});
+            entry = state.name_servers.end() - 1;
+            grew = true;
+        }
+        entry->last_seen = now;
+        for (const auto& address : ns.addresses) {
+            auto& glue = entry->addresses;
+            auto known = std::find_if(glue.begin(), glue.end(),
+                                      [&](const AddressEntry& e) { return e.address == address; });
+            if (known != glue.end()) {
+                known->last_seen = now;
+                continue;
+            }
+            // A host that had addresses and shows a new one: its glue moved.
+            if (!glue.empty()) {
+                ++state.ns_glue_changes;
+                rotated = true;
+            }
+            const AddressEntry added{address, geo_.lookup(address), now, now};
+            if (glue.size() < max_addresses_per_name_server) {
+                glue.push_back(added);
+            } else {
+                *std::min_element(glue.begin(), glue.end(),
+                                  [](const AddressEntry& a, const AddressEntry& b) {
+                                      return a.last_seen < b.last_seen;
+                                  }) = added;
+            }
+            grew = true;
+        }
+    }
+    const std::uint64_t ns_hash = set_hash(ns_parts);
+    if (state.last_ns_hash != 0 && ns_hash != state.last_ns_hash) {
+        ++state.ns_changes;
+        rotated = true;
+    }
+    state.last_ns_hash = ns_hash;
+    if (rotated) state.ns_rotated_at = now;
+    if (grew) summarise_name_servers(state);
 }
 
 void FluxScorer::update(const std::string& domain, DomainState& state, const Observation& obs,
-                        std::uint32_t answer_ttl) {
+                        std::uint32_t answer_ttl, std::vector<Sighting>* sightings) {
     const std::int64_t now = obs.time;
-    const std::int64_t horizon = now - static_cast<std::int64_t>(config_.window);
-    std::erase_if(state.addresses, [&](const AddressEntry& e) { return e.last_seen < horizon; });
-    std::erase_if(state.name_servers,
-                  [&](const NameServerEntry& e) { return e.last_seen < horizon; });
-
-    // ASNs of the previous answer, to tell a rotation across networks from
-    // one inside a provider.
-    thread_local std::vector<std::uint32_t> previous_asns, answer_asns;
-    previous_asns.clear();
-    answer_asns.clear();
-    for (const auto& e : state.addresses)
-        if (e.last_seen == state.last_answer_time && e.geo.asn != 0) previous_asns.push_back(e.geo.asn);
+    expire(state, now);
 
     std::size_t fresh = 0;
-    std::vector<std::uint64_t> answer_parts;
+    std::array<std::uint32_t, 4> answer_asns{};
+    thread_local std::vector<std::uint64_t> answer_parts;
+    answer_parts.clear();
     for (const auto& answer : obs.addresses) {
-        if (add_address(state.addresses, answer.address, now, config_.max_addresses_per_domain))
-            ++fresh;
+        bool added = false;
+        const AddressEntry& entry = add_address(state, answer.address, now, added);
+        if (added) ++fresh;
+        const std::uint32_t asn = entry.geo.asn;
+        if (asn != 0 && std::find(answer_asns.begin(), answer_asns.end(), asn) == answer_asns.end())
+            if (auto slot = std::find(answer_asns.begin(), answer_asns.end(), 0u);
+                slot != answer_asns.end())
+                *slot = asn;
+        if (sightings) sightings->push_back({answer.address, asn, entry.geo.country});
         answer_parts.push_back(std::hash<IpAddress>{}(answer.address));
     }
-    for (const auto& e : state.addresses)
-        if (e.last_seen == now && e.geo.asn != 0) answer_asns.push_back(e.geo.asn);
-    const std::uint64_t answer_hash = set_hash(std::move(answer_parts));
-    if (state.resolutions > 0 && answer_hash != state.last_answer_hash) {
-        ++state.answer_changes;
-        const bool shares_network = std::any_of(answer_asns.begin(), answer_asns.end(), [&](std::uint32_t a) {
-            return std::find(previous_asns.begin(), previous_asns.end(), a) != previous_asns.end();
-        });
-        if (!shares_network && !answer_asns.empty() && !previous_asns.empty())
-            ++state.cross_network_changes;
-    }
-    state.last_answer_time = now;
-    state.last_answer_hash = answer_hash;
-    state.novelty_sum += static_cast<double>(fresh) / static_cast<double>(obs.addresses.size());
+    rotate(state, obs, set_hash(answer_parts), answer_asns, fresh);
     state.max_records = static_cast<std::uint16_t>(
         std::max<std::size_t>(state.max_records, std::min<std::size_t>(obs.addresses.size(), 65535)));
     state.recent_ttls[state.resolutions % state.recent_ttls.size()] = answer_ttl;
@@ -167,28 +301,7 @@ void FluxScorer::update(const std::string& domain, DomainState& state, const Obs
     state.min_ttl = std::min(state.min_ttl, answer_ttl);
     ++state.resolutions;
 
-    // The delegation belongs to the queried name's zone: when a CNAME chain
-    // leads into another domain (a customer into its CDN), those name
-    // servers say nothing about the domain that owns the addresses.
-    if (!obs.name_servers.empty() && is_at_or_below(obs.qname, domain)) {
-        std::vector<std::uint64_t> ns_parts;
-        for (const auto& ns : obs.name_servers) {
-            ns_parts.push_back(std::hash<std::string>{}(ns.name));
-            auto entry = std::find_if(state.name_servers.begin(), state.name_servers.end(),
-                                      [&](const NameServerEntry& e) { return e.name == ns.name; });
-            if (entry == state.name_servers.end()) {
-                if (state.name_servers.size() >= max_name_servers) continue;
-                state.name_servers.push_back({ns.name, now, {}});
-                entry = state.name_servers.end() - 1;
-            }
-            entry->last_seen = now;
-            for (const auto& address : ns.addresses)
-                add_address(entry->addresses, address, now, max_addresses_per_name_server);
-        }
-        const std::uint64_t ns_hash = set_hash(std::move(ns_parts));
-        if (state.last_ns_hash != 0 && ns_hash != state.last_ns_hash) ++state.ns_changes;
-        state.last_ns_hash = ns_hash;
-    }
+    update_name_servers(domain, state, obs);
     for (std::size_t i = 1; i < obs.chain.size(); ++i)
         remember(state.cname_targets, std::hash<std::string>{}(obs.chain[i]), max_cname_targets);
 }
@@ -210,58 +323,42 @@ FluxScorer::PoolMatch FluxScorer::match_pools(const Observation& obs) const {
 }
 
 FluxScorer::Features FluxScorer::features(const DomainState& state, const PoolMatch& pool) const {
-    // Scratch space reused per thread: this runs on every scored resolution.
-    thread_local std::vector<std::uint32_t> asns, ns_asns;
-    thread_local std::vector<std::array<char, 2>> countries;
-    thread_local std::vector<IpAddress> prefixes;
-    thread_local std::vector<AddressEntry> ns_addresses;
-    asns.clear();
-    ns_asns.clear();
-    countries.clear();
-    prefixes.clear();
-    ns_addresses.clear();
-    for (const auto& a : state.addresses) {
-        if (a.geo.asn != 0) asns.push_back(a.geo.asn);
-        if (a.geo.has_country()) countries.push_back(a.geo.country);
-        prefixes.push_back(a.address.network_prefix());
-    }
-    for (const auto& ns : state.name_servers)
-        for (const auto& a : ns.addresses)
-            if (std::none_of(ns_addresses.begin(), ns_addresses.end(),
-                             [&](const AddressEntry& e) { return e.address == a.address; }))
-                ns_addresses.push_back(a);
-    for (const auto& a : ns_addresses)
-        if (a.geo.asn != 0) ns_asns.push_back(a.geo.asn);
     const auto n = [](std::size_t v) { return static_cast<double>(v); };
     Features f;
     f.addresses = n(state.addresses.size());
-    f.asns = n(count_distinct(asns));
-    f.countries = n(count_distinct(countries));
-    f.prefixes = n(count_distinct(prefixes));
-    f.ns_addresses = n(ns_addresses.size());
-    f.ns_asns = n(count_distinct(ns_asns));
-    f.ns_changes = n(state.ns_changes);
-    f.pool_share = pool.address_share;
-    f.ns_in_pool = pool.name_server ? 1.0 : 0.0;
-    f.spread = geo_spread(state.addresses);
+    f.asns = n(state.asns.distinct());
+    f.countries = n(state.countries.distinct());
+    f.prefixes = n(state.prefixes.distinct());
+    f.spread = state.countries.spread();
     // The Zeek ports of the Holz score scale it by nASN/nA: many addresses
     // in few networks (CDNs, clouds, big sites) are not agents.
     f.network_ratio = state.addresses.empty() ? 0.0 : f.asns / f.addresses;
+    f.novelty = state.changed_answer_addresses == 0
+                    ? 1.0
+                    : n(state.novel_answer_addresses) / n(state.changed_answer_addresses);
     f.cross_changes = n(state.cross_network_changes);
-    f.ns_spread = geo_spread(ns_addresses);
+    f.ns_addresses = n(state.ns_summary.addresses);
+    f.ns_asns = n(state.ns_summary.asns);
+    const bool ns_rotating =
+        state.ns_rotated_at >= 0 &&
+        state.ns_rotated_at >= state.last_seen - static_cast<std::int64_t>(config_.window);
+    f.ns_factor = ns_rotating ? state.ns_summary.spread : 0.0;
+    f.ns_changes = n(state.ns_changes);
+    f.pool_share = pool.address_share;
+    f.ns_in_pool = pool.name_server ? 1.0 : 0.0;
     return f;
 }
 
 template <typename Visit>
 void FluxScorer::for_each_part(const Features& f, Visit&& visit) const {
-    const double diversity = f.spread * f.network_ratio;
+    const double diversity = f.spread * f.network_ratio * f.novelty;
     visit("distinct_addresses", f.addresses, config_.weight_addresses, diversity);
     visit("distinct_asns", f.asns, config_.weight_asns, diversity);
     visit("distinct_countries", f.countries, config_.weight_countries, diversity);
     visit("distinct_prefixes", f.prefixes, config_.weight_prefixes, diversity);
     visit("cross_network_changes", f.cross_changes, config_.weight_cross_changes, diversity);
-    visit("ns_distinct_addresses", f.ns_addresses, config_.weight_ns_addresses, f.ns_spread);
-    visit("ns_distinct_asns", f.ns_asns, config_.weight_ns_asns, f.ns_spread);
+    visit("ns_distinct_addresses", f.ns_addresses, config_.weight_ns_addresses, f.ns_factor);
+    visit("ns_distinct_asns", f.ns_asns, config_.weight_ns_asns, f.ns_factor);
     visit("ns_set_changes", f.ns_changes, config_.weight_ns_changes, 1.0);
     visit("pool_share", f.pool_share, config_.weight_pool, 1.0);
     visit("ns_in_pool", f.ns_in_pool, config_.weight_pool, 1.0);
@@ -277,13 +374,23 @@ double FluxScorer::score(const Features& f) const {
 }
 
 void FluxScorer::explain(const DomainState& state, const PoolMatch& pool, const Features& f,
-                         Evidence& out) const {
+                         std::int64_t now, Evidence& out) const {
     for_each_part(f, [&](const char* name, double value, double weight, double factor) {
         out.parts.push_back({name, value, weight, factor, value * weight * factor});
     });
     out.score = score(f);
+    // The last hour beside the window the score counts.
     double lifetime_sum = 0;
-    for (const auto& a : state.addresses) lifetime_sum += static_cast<double>(a.last_seen - a.first_seen);
+    std::vector<std::uint32_t> hour_asns;
+    std::vector<std::array<char, 2>> hour_countries;
+    std::size_t hour_addresses = 0;
+    for (const auto& a : state.addresses) {
+        lifetime_sum += static_cast<double>(a.last_seen - a.first_seen);
+        if (a.last_seen < now - 3600) continue;
+        ++hour_addresses;
+        if (a.geo.asn != 0) hour_asns.push_back(a.geo.asn);
+        if (a.geo.has_country()) hour_countries.push_back(a.geo.country);
+    }
     std::vector<std::uint32_t> ttls(state.recent_ttls.begin(),
                                     state.recent_ttls.begin() + state.recent_ttl_count);
     std::sort(ttls.begin(), ttls.end());
@@ -292,20 +399,25 @@ void FluxScorer::explain(const DomainState& state, const PoolMatch& pool, const 
     out.features = {
         {"geo_spread", f.spread},
         {"asn_per_address", f.network_ratio},
-        {"ns_geo_spread", f.ns_spread},
+        {"novelty", f.novelty},
+        {"ns_geo_spread", state.ns_summary.spread},
         {"resolutions", n(state.resolutions)},
         {"min_ttl", n(state.min_ttl == UINT32_MAX ? 0 : state.min_ttl)},
         {"median_ttl", ttls.empty() ? 0.0 : n(ttls[ttls.size() / 2])},
-        {"answer_change_rate",
-         state.resolutions > 1 ? n(state.answer_changes) / n(state.resolutions - 1) : 0.0},
-        {"new_address_share", state.novelty_sum / resolutions},
+        {"answer_changes", n(state.answer_changes)},
+        {"answer_change_rate", state.resolutions > 1 ? n(state.answer_changes) / (resolutions - 1) : 0.0},
         {"mean_address_lifetime",
          state.addresses.empty() ? 0.0 : lifetime_sum / n(state.addresses.size())},
         {"max_records_per_answer", n(state.max_records)},
         {"age", n(static_cast<std::size_t>(std::max<std::int64_t>(0, state.last_seen - state.first_seen)))},
+        {"names_followed", n(state.rotations.size())},
         {"distinct_name_servers", n(state.name_servers.size())},
+        {"ns_glue_changes", n(state.ns_glue_changes)},
         {"cname_targets", n(state.cname_targets.size())},
         {"pool_hits", n(pool.address_hits)},
+        {"addresses_last_hour", n(hour_addresses)},
+        {"asns_last_hour", n(count_distinct(std::move(hour_asns)))},
+        {"countries_last_hour", n(count_distinct(std::move(hour_countries)))},
     };
 }
 
@@ -313,7 +425,7 @@ Evidence FluxScorer::evidence(const std::string& domain, const DomainState& stat
                               const Observation& obs, const PoolMatch& pool,
                               const Features& f) const {
     Evidence e;
-    explain(state, pool, f, e);
+    explain(state, pool, f, obs.time, e);
     for (const auto& a : state.addresses) {
         if (e.addresses.size() >= max_evidence_addresses) break;
         e.addresses.push_back({a.address.to_string(), a.geo.asn, a.geo.country_code()});
@@ -347,7 +459,8 @@ void FluxScorer::join_pools(const std::string& domain, const DomainState& state,
     }
 }
 
-std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Observation& obs) {
+std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Observation& obs,
+                                            std::vector<Sighting>* sightings) {
     if (obs.addresses.empty()) return std::nullopt;
     std::uint32_t answer_ttl = UINT32_MAX;
     for (const auto& a : obs.addresses) answer_ttl = std::min(answer_ttl, a.ttl);
@@ -361,7 +474,7 @@ std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Obs
         state.last_seen = obs.time;
         for (const auto& name : obs.chain) remember(state.names, name, max_names);
         if (answer_ttl > config_.ttl_ceiling) return std::nullopt;
-        update(domain, state, obs, answer_ttl);
+        update(domain, state, obs, answer_ttl, sightings);
         if (state.cleared) return std::nullopt;
         if (state.flagged) {
             // A flagged domain keeps feeding the pools: the hosts it moves
@@ -387,7 +500,7 @@ std::optional<Evidence> FluxScorer::judge_fleet(const FleetView& view) {
     // Only domains this instance has resolved itself: their names are what
     // a block has to purge here, and their state gives the geo spread.
     if (it == shard.index.end()) return std::nullopt;
-    DomainState& state = it->second->second;
+    DomainState& state = *it->second;
     if (state.flagged || state.cleared) return std::nullopt;
     Features f = features(state, PoolMatch{});
     const auto more = [](double& local, std::uint32_t fleet) {
@@ -399,9 +512,7 @@ std::optional<Evidence> FluxScorer::judge_fleet(const FleetView& view) {
     more(f.prefixes, view.distinct_prefixes);
     // The fleet keeps which countries, not how many addresses each: when the
     // fleet saw more countries than we did, assume them evenly spread.
-    if (view.distinct_countries > 0 && f.countries > static_cast<double>(
-            std::count_if(state.addresses.begin(), state.addresses.end(),
-                          [](const AddressEntry& a) { return a.geo.has_country(); })))
+    if (view.distinct_countries > 0 && f.countries > static_cast<double>(state.countries.total()))
         f.spread = 1.0 - 1.0 / static_cast<double>(view.distinct_countries);
     if (score(f) <= config_.threshold) return std::nullopt;
     state.flagged = true;
@@ -421,7 +532,7 @@ std::vector<std::string> FluxScorer::mark_blocked(const std::string& domain, std
     std::lock_guard lock(shard.mutex);
     auto it = shard.index.find(domain);
     if (it == shard.index.end()) return {};
-    DomainState& state = it->second->second;
+    DomainState& state = *it->second;
     if (!state.flagged) {
         state.flagged = true;
         join_pools(domain, state, now);
@@ -441,9 +552,11 @@ void FluxScorer::forget(const std::string& domain) {
         touch(shard, domain, 0).cleared = true;
         return;
     }
-    DomainState& state = it->second->second;
+    DomainState& state = *it->second;
     DomainState fresh;
+    fresh.domain = std::move(state.domain);  // the index views this string
     fresh.first_seen = state.last_seen;
+    fresh.oldest_address_seen = state.last_seen;
     fresh.last_seen = state.last_seen;
     fresh.names = std::move(state.names);
     fresh.cleared = true;

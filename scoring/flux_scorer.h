@@ -24,23 +24,43 @@
 //                  kept for evidence and for operators who want it.
 //   double flux    the name servers' glue scored like A records (Holz's
 //                  weights on distinct NS addresses and NS ASNs, times their
-//                  own geo spread), plus each change of the NS set. The 2009
-//                  double-flux captures show NS names fixed for hours while
-//                  their glue rotates through dozens of networks.
+//                  own geo spread), plus each change of the NS set. These
+//                  count only once the zone's name servers have rotated (NS
+//                  set or glue changed inside the window): a static set of
+//                  name servers at several providers is good practice, not
+//                  flux. The 2009 double-flux captures show NS names fixed
+//                  for hours while their glue rotates through dozens of
+//                  networks.
+//   novelty        the address-diversity parts are also multiplied by the
+//                  share of new addresses in the answers that changed (1
+//                  until an answer changes). Flux hosts are compromised
+//                  machines that come and go; volunteer pools and round
+//                  robins (NTP pool, mirrors, IRC networks) span as many
+//                  networks and countries but their servers are long-lived,
+//                  so their answers soon repeat addresses (FluxBuster's
+//                  address growth ratio; the notes on the NTP pool).
 //   pools          the share of an answer inside the pool of addresses seen
 //                  serving flagged domains, and a name server in the pool of
 //                  flagged domains' name servers. Either one flags a domain
 //                  at its first resolution (min-resolutions does not apply
 //                  when at least half the answer, and two addresses, or a
 //                  name server are in the pool).
+// Rotation is followed per name and query type: two names of one domain
+// answering with different stable addresses (www at a hoster, mail at a mail
+// provider) are not a domain changing its answer.
 // Gates: answers whose lowest TTL is above ttl-ceiling (30 min, as the Zeek
 // ports of Holz do; FluxBuster drops > 3 h) are no evidence at all; addresses
 // count for `window` seconds after they were last seen; unknown ASNs and
-// countries (no mmdb record) never count as distinct ones.
+// countries (no mmdb record) never count as distinct ones; answer changes
+// count while the domain keeps addresses in the window (one idle for a whole
+// window starts over).
 // Features kept for the evidence but not weighted: TTLs, how often the answer
-// set changes, the share of new addresses per resolution, how long addresses
-// stay in use, records per answer, the domain's age in our data, distinct
-// CNAME targets.
+// set changes, how long addresses stay in use, records per answer, the
+// domain's age in our data, distinct CNAME targets, and the addresses, ASNs
+// and countries of the last hour (the score counts the whole window).
+// Cost per answer: distinct ASNs, countries and prefixes are tallied as
+// addresses come and go (tally.h); only addresses new to the domain are
+// looked up in the geo databases.
 //
 // Thread safety: observe() may be called from many threads at once; state is
 // split into shards, each behind its own mutex held only for the update.
@@ -55,6 +75,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -64,6 +85,7 @@
 #include "flux_pools.h"
 #include "geo.h"
 #include "observation.h"
+#include "tally.h"
 
 namespace fluxguard {
 
@@ -74,7 +96,11 @@ public:
     // Adds one resolution to `domain`'s state. Returns the evidence the first
     // time the domain's score crosses the threshold, nothing otherwise. The
     // flagged domain's addresses and name servers join the flux pools.
-    std::optional<Evidence> observe(const std::string& domain, const Observation& obs);
+    // `sightings`, when given, receives the answer's addresses with their
+    // geo data (what the fleet store shares), or stays empty when the answer
+    // was no evidence (TTL above the ceiling).
+    std::optional<Evidence> observe(const std::string& domain, const Observation& obs,
+                                    std::vector<Sighting>* sightings = nullptr);
 
     // Scores the fleet's combined counts of a domain (store/), with what this
     // instance knows of it for the rest. Returns the evidence the first time
@@ -104,32 +130,55 @@ private:
         std::int64_t last_seen = 0;
         std::vector<AddressEntry> addresses;
     };
+    // The last answer of one (name, type): rotation is judged per name.
+    struct NameRotation {
+        std::uint64_t key = 0;  // hash of name and type
+        std::uint64_t answer_hash = 0;
+        std::int64_t last_seen = 0;
+        std::array<std::uint32_t, 4> asns{};  // of the last answer, 0 = none
+    };
+    // The domain's name servers, summarised when they change.
+    struct NameServerSummary {
+        std::uint16_t addresses = 0;
+        std::uint16_t asns = 0;
+        double spread = 1;
+    };
     struct DomainState {
+        std::string domain;
         std::int64_t first_seen = 0;
         std::int64_t last_seen = 0;
+        std::int64_t oldest_address_seen = 0;  // no address expires before this + window
         std::uint32_t resolutions = 0;
         std::uint32_t min_ttl = UINT32_MAX;
         std::uint32_t answer_changes = 0;
-        std::uint32_t ns_changes = 0;
         std::uint32_t cross_network_changes = 0;
-        std::int64_t last_answer_time = -1;
+        std::uint32_t changed_answer_addresses = 0;  // addresses in answers that changed
+        std::uint32_t novel_answer_addresses = 0;    // of which new to the domain
+        std::uint32_t ns_changes = 0;
+        std::uint32_t ns_glue_changes = 0;
+        std::int64_t ns_rotated_at = -1;  // last NS set or glue change
         std::uint16_t max_records = 0;
         bool flagged = false;
         bool cleared = false;
         std::uint8_t recent_ttl_count = 0;
         std::array<std::uint32_t, 8> recent_ttls{};
-        double novelty_sum = 0;
-        std::uint64_t last_answer_hash = 0;
         std::uint64_t last_ns_hash = 0;
         std::vector<AddressEntry> addresses;
+        Tally<std::uint32_t> asns;
+        Tally<std::array<char, 2>> countries;
+        Tally<IpAddress> prefixes;
         std::vector<NameServerEntry> name_servers;
+        NameServerSummary ns_summary;
+        std::vector<NameRotation> rotations;
         std::vector<std::uint64_t> cname_targets;  // hashes, bounded
         std::vector<std::string> names;
     };
+    // A sharded LRU: the state lives in the list node, the index holds a
+    // view of its domain name (list nodes never move).
     struct Shard {
         mutable std::mutex mutex;
-        std::list<std::pair<std::string, DomainState>> lru;  // most recent first
-        std::unordered_map<std::string, decltype(lru)::iterator> index;
+        std::list<DomainState> lru;  // most recent first
+        std::unordered_map<std::string_view, std::list<DomainState>::iterator> index;
     };
     struct PoolMatch {
         std::size_t address_hits = 0;
@@ -146,10 +195,17 @@ private:
     DomainState& touch(Shard& shard, const std::string& domain, std::int64_t now);
     void evict_one(Shard& locked);
     void update(const std::string& domain, DomainState& state, const Observation& obs,
-                std::uint32_t answer_ttl);
-    // True when the address was not in the list yet.
-    bool add_address(std::vector<AddressEntry>& list, const IpAddress& address,
-                     std::int64_t now, std::size_t cap) const;
+                std::uint32_t answer_ttl, std::vector<Sighting>* sightings);
+    void expire(DomainState& state, std::int64_t now) const;
+    // The entry for `address`, added (geo looked up) when new; `added` says which.
+    AddressEntry& add_address(DomainState& state, const IpAddress& address, std::int64_t now,
+                              bool& added) const;
+    void count(DomainState& state, const AddressEntry& entry, int delta) const;
+    void summarise_name_servers(DomainState& state) const;
+    void update_name_servers(const std::string& domain, DomainState& state,
+                             const Observation& obs) const;
+    void rotate(DomainState& state, const Observation& obs, std::uint64_t answer_hash,
+                const std::array<std::uint32_t, 4>& answer_asns, std::size_t fresh) const;
     PoolMatch match_pools(const Observation& obs) const;
     // The weighted feature values; score() and explain() both walk them
     // through for_each_part, so the logged parts always add up to the score.
@@ -157,7 +213,7 @@ private:
         double addresses = 0, asns = 0, countries = 0, prefixes = 0;
         double ns_addresses = 0, ns_asns = 0, ns_changes = 0;
         double pool_share = 0, ns_in_pool = 0;
-        double spread = 1, ns_spread = 1;
+        double spread = 1, ns_factor = 0, novelty = 1;
         double network_ratio = 0, cross_changes = 0;
     };
     Features features(const DomainState& state, const PoolMatch& pool) const;
@@ -165,7 +221,7 @@ private:
     void for_each_part(const Features& f, Visit&& visit) const;
     double score(const Features& f) const;
     void explain(const DomainState& state, const PoolMatch& pool, const Features& f,
-                 Evidence& out) const;
+                 std::int64_t now, Evidence& out) const;
     Evidence evidence(const std::string& domain, const DomainState& state,
                       const Observation& obs, const PoolMatch& pool, const Features& f) const;
     void join_pools(const std::string& domain, const DomainState& state, std::int64_t now);

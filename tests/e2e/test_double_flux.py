@@ -1,7 +1,8 @@
-"""Double flux through real Unbound: dflux.test rotates its A records and
-its NS set, whose glue spreads over many networks. The verdict must carry
-the name-server evidence (the resolver learns the NS set and glue from NS
-answers, as it does from referrals on the internet)."""
+"""Double flux through real Unbound: dflux.test rotates its NS set, whose
+glue spreads over many networks, while its address answer stays in one
+network. It must be blocked on the name-server evidence alone (the resolver
+learns the NS set and glue from NS answers, as it does from referrals on the
+internet)."""
 
 import json
 import unittest

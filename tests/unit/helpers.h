@@ -153,6 +153,7 @@ struct History {
     double cross_changes = 0;
     std::set<std::string> previous;  // the previous answer
     bool has_previous = false;
+    double changed = 0, novel = 0;  // addresses in changed answers, and new ones
 
     // An address that counts, outside any answer sequence.
     void add(std::string_view address) { addresses.insert(ip(address).to_string()); }
@@ -169,6 +170,8 @@ struct History {
             bool shared = false;
             for (auto a : after) shared = shared || before.count(a) > 0;
             if (!before.empty() && !after.empty() && !shared) ++cross_changes;
+            changed += static_cast<double>(now.size());
+            for (const auto& a : now) novel += addresses.count(a) ? 0 : 1;
         }
         previous = now;
         has_previous = true;
@@ -207,7 +210,11 @@ struct History {
         }
         return 1.0 - sum;
     }
-    double diversity() const { return addresses.empty() ? 0.0 : spread() * asns() / count(); }
+    // Share of new addresses in the answers that changed; 1 before any did.
+    double novelty() const { return changed == 0 ? 1.0 : novel / changed; }
+    double diversity() const {
+        return addresses.empty() ? 0.0 : spread() * asns() / count() * novelty();
+    }
     double score(const fluxguard::ScoringConfig& c) const {
         return diversity() * (c.weight_addresses * count() + c.weight_asns * asns() +
                               c.weight_countries * countries() + c.weight_prefixes * prefixes() +

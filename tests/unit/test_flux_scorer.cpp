@@ -67,7 +67,7 @@ void check_part(const Evidence& e, const std::string& feature, double value, dou
 struct Extra {
     double pool_share = 0;
     double ns_in_pool = 0;
-    double ns_addresses = 0, ns_asns = 0, ns_spread = 1, ns_changes = 0;
+    double ns_addresses = 0, ns_asns = 0, ns_factor = 0, ns_changes = 0;
 };
 void check_parts(const Evidence& e, const ScoringConfig& c, const History& h, const Extra& x = {}) {
     const double diversity = h.diversity();
@@ -76,8 +76,8 @@ void check_parts(const Evidence& e, const ScoringConfig& c, const History& h, co
     check_part(e, "distinct_countries", h.countries(), c.weight_countries, diversity);
     check_part(e, "distinct_prefixes", h.prefixes(), c.weight_prefixes, diversity);
     check_part(e, "cross_network_changes", h.cross_changes, c.weight_cross_changes, diversity);
-    check_part(e, "ns_distinct_addresses", x.ns_addresses, c.weight_ns_addresses, x.ns_spread);
-    check_part(e, "ns_distinct_asns", x.ns_asns, c.weight_ns_asns, x.ns_spread);
+    check_part(e, "ns_distinct_addresses", x.ns_addresses, c.weight_ns_addresses, x.ns_factor);
+    check_part(e, "ns_distinct_asns", x.ns_asns, c.weight_ns_asns, x.ns_factor);
     check_part(e, "ns_set_changes", x.ns_changes, c.weight_ns_changes, 1);
     check_part(e, "pool_share", x.pool_share, c.weight_pool, 1);
     check_part(e, "ns_in_pool", x.ns_in_pool, c.weight_pool, 1);
@@ -91,7 +91,7 @@ void check_parts(const Evidence& e, const ScoringConfig& c, const History& h, co
     }
     const double expected =
         h.score(c) +
-        x.ns_spread * (c.weight_ns_addresses * x.ns_addresses + c.weight_ns_asns * x.ns_asns) +
+        x.ns_factor * (c.weight_ns_addresses * x.ns_addresses + c.weight_ns_asns * x.ns_asns) +
         c.weight_ns_changes * x.ns_changes + c.weight_pool * (x.pool_share + x.ns_in_pool);
     CHECK(e.score == Approx(sum));
     CHECK(e.score == Approx(expected));
@@ -650,10 +650,11 @@ TEST_CASE("scorer: double flux, name servers rotating through many networks", "[
             for (const auto& s : ns_set(r)) ns.add(s.addresses[0].to_string());
         x.ns_addresses = ns.count();
         x.ns_asns = ns.asns();
-        x.ns_spread = ns.spread();
+        // The NS parts count once the set has changed: from the second on.
+        x.ns_factor = resolutions > 1 ? ns.spread() : 0.0;
         x.ns_changes = resolutions - 1;  // consecutive sets always differ here
         return a.score(cfg) +
-               x.ns_spread *
+               x.ns_factor *
                    (cfg.weight_ns_addresses * x.ns_addresses + cfg.weight_ns_asns * x.ns_asns) +
                cfg.weight_ns_changes * x.ns_changes;
     };
@@ -689,7 +690,7 @@ TEST_CASE("scorer: double flux, name servers rotating through many networks", "[
         y.ns_in_pool = 1;
         y.ns_addresses = 1;
         y.ns_asns = 1;
-        y.ns_spread = 0;  // a single country
+        y.ns_factor = 0;  // its name servers have not rotated
         const History h = history_of({"192.0.2.81"});
         REQUIRE(h.score(cfg) + cfg.weight_pool > cfg.threshold);
         const auto ev = scorer.observe("other.test", obs);
@@ -741,6 +742,7 @@ TEST_CASE("scorer: bookkeeping of names, name servers and empty answers", "[flux
           std::vector<std::string>{"ns1.flux.test", "ns2.flux.test", "ns3.flux.test"});
     Extra x;
     x.ns_changes = 1;  // {ns1,ns2} -> {ns2,ns3}; the third answer carried no NS set
+    x.ns_factor = 1;   // the set rotated; no glue, so no country data: spread 1
     check_parts(*ev, cfg, history_of(answer), x);
 }
 
@@ -793,4 +795,146 @@ TEST_CASE("scorer: concurrent observers flag each domain exactly once", "[flux_s
     CHECK(own_flags == threads);
     CHECK(cdn_flags == 0);
     CHECK(scorer.tracked_domains() == 1 + threads + rounds);
+}
+
+TEST_CASE("scorer: a round robin of long-lived servers scores less than flux as it repeats",
+          "[flux_scorer]") {
+    // A mirror pool: six servers in six networks, four per answer, the
+    // same six coming back. Flux: two new hosts per answer, cycling
+    // through the ten flux networks.
+    const ScoringConfig cfg;
+    constexpr int rounds = 6;
+    auto pool_answer = [](int r) {
+        std::vector<std::string> out;
+        for (int i = 0; i < 4; ++i) out.push_back(flux_v4((r * 4 + i) % 6 + 1, 7));
+        return out;
+    };
+    auto flux_answer = [](int r) {
+        return std::vector<std::string>{rotating_v4(2 * r), rotating_v4(2 * r + 1)};
+    };
+    History pool, flux, pool_servers;
+    for (int r = 0; r < rounds; ++r) {
+        pool.resolve(pool_answer(r));
+        flux.resolve(flux_answer(r));
+        pool_servers.add(pool_answer(r));
+        REQUIRE(pool.score(cfg) <= cfg.threshold);
+    }
+    // Only the second answer brought servers the domain had not seen: two.
+    CHECK(pool.novelty() == Approx(2.0 / 20.0));
+    CHECK(flux.novelty() == 1.0);
+    // Without the repeats the pool would score as flux; with them it does not.
+    REQUIRE(pool_servers.score(cfg) > cfg.threshold);
+    REQUIRE(pool.score(cfg) <= cfg.threshold);
+    REQUIRE(flux.score(cfg) > cfg.threshold);
+
+    FluxScorer scorer(cfg, fgtest::fixture_geo());
+    bool pool_flagged = false;
+    std::optional<Evidence> flux_verdict;
+    History flux_so_far;
+    for (int r = 0; r < rounds; ++r) {
+        pool_flagged = pool_flagged ||
+                       scorer.observe("mirror.test", resolution(t0 + 300 * r, "rsync.mirror.test",
+                                                                pool_answer(r))).has_value();
+        if (flux_verdict) continue;
+        flux_so_far.resolve(flux_answer(r));
+        flux_verdict = scorer.observe("flux.test", resolution(t0 + 300 * r, "www.flux.test",
+                                                              flux_answer(r)));
+        if (flux_verdict) check_parts(*flux_verdict, cfg, flux_so_far);
+    }
+    CHECK_FALSE(pool_flagged);
+    CHECK(flux_verdict);
+}
+
+TEST_CASE("scorer: rotation is followed per name", "[flux_scorer]") {
+    // www at one network, mail at another, each stable, asked in turn: the
+    // first answer of mail is one change (new hosts in a new network), and
+    // asking them in turn adds none.
+    ScoringConfig cfg;
+    cfg.threshold = -1000;  // flag at min-resolutions, to read the evidence
+    cfg.min_resolutions = 8;
+    FluxScorer scorer(cfg, fgtest::fixture_geo());
+    std::optional<Evidence> ev;
+    for (int r = 0; r < 8 && !ev; ++r) {
+        const bool www = r % 2 == 0;
+        ev = scorer.observe("site.test", resolution(t0 + r, www ? "www.site.test" : "mail.site.test",
+                                                    {www ? flux_v4(1, 1) : flux_v4(2, 1)}));
+    }
+    REQUIRE(ev);
+    CHECK(ev->resolutions == 8);
+    CHECK(part(*ev, "cross_network_changes").value == 1);
+    const auto changes = std::find_if(ev->features.begin(), ev->features.end(),
+                                      [](const auto& f) { return f.first == "answer_changes"; });
+    REQUIRE(changes != ev->features.end());
+    CHECK(changes->second == 1);
+
+    SECTION("a new name bringing new hosts in new networks is a change") {
+        ScoringConfig c2 = cfg;
+        c2.min_resolutions = 3;
+        FluxScorer s2(c2, fgtest::fixture_geo());
+        CHECK_FALSE(s2.observe("wild.test", resolution(t0, "a1.wild.test", {flux_v4(1, 1)})));
+        CHECK_FALSE(s2.observe("wild.test", resolution(t0 + 1, "a2.wild.test", {flux_v4(2, 1)})));
+        // a3 gives the answer a2 gave: the same rotation seen again.
+        const auto e2 = s2.observe("wild.test", resolution(t0 + 2, "a3.wild.test", {flux_v4(2, 1)}));
+        REQUIRE(e2);
+        CHECK(part(*e2, "cross_network_changes").value == 1);
+    }
+}
+
+TEST_CASE("scorer: name servers at several providers are not double flux until they rotate",
+          "[flux_scorer]") {
+    ScoringConfig cfg;
+    cfg.threshold = -1000;
+    cfg.min_resolutions = 3;
+    FluxScorer scorer(cfg, fgtest::fixture_geo());
+    const std::vector<NameServer> static_set = {{"ns1.a.test", 3600, {fgtest::ip(flux_v4(1, 53))}},
+                                                {"ns2.b.test", 3600, {fgtest::ip(flux_v4(2, 53))}},
+                                                {"ns3.c.test", 3600, {fgtest::ip(flux_v4(3, 53))}}};
+    std::optional<Evidence> ev;
+    for (int r = 0; r < 3; ++r) {
+        auto obs = resolution(t0 + r, "www.multi.test", {"192.0.2.80"});
+        obs.name_servers = static_set;
+        ev = scorer.observe("multi.test", obs);
+    }
+    REQUIRE(ev);
+    CHECK(part(*ev, "ns_distinct_asns").value == 3);
+    CHECK(part(*ev, "ns_distinct_asns").factor == 0);
+    CHECK(part(*ev, "ns_distinct_asns").contribution == 0);
+
+    SECTION("glue that moves makes them count") {
+        FluxScorer s2(cfg, fgtest::fixture_geo());
+        std::optional<Evidence> moved;
+        for (int r = 0; r < 3; ++r) {
+            auto obs = resolution(t0 + r, "www.dflux.test", {"192.0.2.80"});
+            obs.name_servers = {{"ns1.dflux.test", 3600, {fgtest::ip(flux_v4(r + 1, 53))}}};
+            moved = s2.observe("dflux.test", obs);
+        }
+        REQUIRE(moved);
+        CHECK(part(*moved, "ns_distinct_asns").value == 3);
+        CHECK(part(*moved, "ns_distinct_asns").factor > 0);
+        const auto glue = std::find_if(moved->features.begin(), moved->features.end(),
+                                       [](const auto& f) { return f.first == "ns_glue_changes"; });
+        REQUIRE(glue != moved->features.end());
+        CHECK(glue->second == 2);
+    }
+}
+
+TEST_CASE("scorer: the last hour is reported beside the window", "[flux_scorer]") {
+    ScoringConfig cfg;
+    cfg.threshold = -1000;
+    cfg.min_resolutions = 3;
+    FluxScorer scorer(cfg, fgtest::fixture_geo());
+    scorer.observe("hour.test", resolution(t0, "www.hour.test", {flux_v4(1, 1), flux_v4(2, 1)}));
+    scorer.observe("hour.test", resolution(t0 + 7200, "www.hour.test", {flux_v4(3, 1)}));
+    const auto ev = scorer.observe("hour.test", resolution(t0 + 7300, "www.hour.test", {flux_v4(4, 1)}));
+    REQUIRE(ev);
+    const auto feature = [&](const std::string& name) {
+        for (const auto& [key, value] : ev->features)
+            if (key == name) return value;
+        FAIL("no feature " << name);
+        return -1.0;
+    };
+    CHECK(part(*ev, "distinct_addresses").value == 4);  // the day window
+    CHECK(feature("addresses_last_hour") == 2);
+    CHECK(feature("asns_last_hour") == 2);
+    CHECK(feature("countries_last_hour") == 2);
 }
