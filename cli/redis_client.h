@@ -4,27 +4,23 @@
 // unblocks themselves go through the store (fleet_publisher.h), so every
 // resolver hears of them the same way.
 //
-// hiredis habits: the context and replies are owned by unique_ptrs, a context
-// is never used again after an I/O error (the client throws and is dead),
-// every argument is passed binary-safe through redisAppendCommandArgv, and
-// connecting and commands have their own timeouts. Replies are copied into
-// plain values, so nothing outlives the hiredis objects.
+// The hiredis work (timeouts, AUTH, SELECT, binary-safe pipelines, asking the
+// sentinels) is the store's RedisConnection (redis_connection.h). This layer
+// adds what a command-line tool wants on top: longer minimum timeouts,
+// exceptions instead of error codes, and replies copied into plain values, so
+// nothing outlives the hiredis objects. A connection is dead after an I/O
+// error: every later call throws.
 //
 // NOT thread-safe: one thread per client.
 #pragma once
 
-#include <chrono>
-#include <cstdint>
-#include <memory>
-#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "redis_connection.h"
 #include "redis_options.h"
-
-struct redisContext;
 
 namespace fluxguard::cli {
 
@@ -50,7 +46,7 @@ struct Reply {
     const std::string& text() const { return str; }
 };
 
-using Argv = std::vector<std::string>;
+using Argv = RedisArgv;
 
 class RedisClient {
   public:
@@ -59,10 +55,6 @@ class RedisClient {
     // `client_name` (CLIENT SETNAME, best effort). Throws RedisClientError.
     static RedisClient connect(const RedisOptions& options,
                                std::string_view client_name = "fluxctl");
-
-    RedisClient(RedisClient&&) noexcept;
-    RedisClient& operator=(RedisClient&&) noexcept;
-    ~RedisClient();
 
     // One command, one reply (error replies are returned, not thrown).
     // Throws RedisClientError when the connection fails.
@@ -78,22 +70,16 @@ class RedisClient {
     // Replies already in hiredis' buffer (read along with an earlier one);
     // never touches the socket.
     std::vector<Reply> read_buffered();
-    int fd() const;
+    int fd() const { return connection_.fd(); }
 
-    const RedisEndpoint& endpoint() const { return endpoint_; }
+    const RedisEndpoint& endpoint() const { return connection_.endpoint(); }
 
   private:
-    struct ContextDeleter {
-        void operator()(redisContext* c) const noexcept;
-    };
-    using ContextPtr = std::unique_ptr<redisContext, ContextDeleter>;
-    RedisClient(ContextPtr context, RedisEndpoint endpoint);
-    [[noreturn]] void fail(std::string_view what);
-    void append(const Argv& argv);
-    Reply read_one();
+    explicit RedisClient(RedisConnection connection);
+    void check_alive() const;
+    [[noreturn]] void fail(std::string_view what) const;
 
-    ContextPtr context_;
-    RedisEndpoint endpoint_;
+    RedisConnection connection_;
 };
 
 // "127.0.0.1:6379 db 0" for messages; never the password.

@@ -1,16 +1,17 @@
 // fluxguard.conf: every setting declared once (key, default, help) in
-// config.cpp; one parser; errors name file:line, key, value and what was
-// expected. Loaded once at start-up; the result is immutable and shared.
+// configuration.cpp; the parser shared with sinkhole.conf (config_parser.h);
+// errors name file:line, key, value and what was expected. Loaded once at
+// start-up; the result is immutable and shared.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "config_parser.h"  // ConfigError
 #include "ip_address.h"
 
 namespace fluxguard {
@@ -70,10 +71,6 @@ struct Config {
     ScoringConfig scoring;
     FleetConfig fleet;
     std::string metrics_address;  // "" = no metrics endpoint
-};
-
-class ConfigError : public std::runtime_error {
-    using std::runtime_error::runtime_error;
 };
 
 // Reads and validates a file. Relative database paths are taken relative to

@@ -7,44 +7,12 @@
 #include <algorithm>
 #include <random>
 
+#include "fleet_script.h"
+
 namespace fluxguard::sinkhole {
 
-RedisKeys::RedisKeys(std::string prefix)
-    : prefix_(std::move(prefix)), stream_(prefix_ + "sinkhole:hits"), hosts_(prefix_ + "hosts") {}
-
-RedisKeys::Host RedisKeys::host(std::string_view client_ip) const {
-    auto hash = fmt::format("{}host:{{{}}}", prefix_, client_ip);
-    return {hash, hash + ":domains", hash + ":ports"};
-}
-
-// first_seen / last_seen only ever move outwards (min / max), whatever order
-// writers' updates arrive in; count is a plain sum over every writer. The
-// sets stop growing at the cap (a client choosing Host headers at random
-// must not grow Redis without bound); the keys expire ttl seconds after the
-// client's last hit.
-const std::string_view host_update_script = R"lua(
-local now = tonumber(ARGV[1])
-local old = redis.call('HMGET', KEYS[1], 'first_seen', 'last_seen')
-local first, last = now, now
-local f, l = tonumber(old[1]), tonumber(old[2])
-if f and f < first then first = f end
-if l and l > last then last = l end
-redis.call('HSET', KEYS[1], 'first_seen', string.format('%d', first),
-           'last_seen', string.format('%d', last))
-local count = redis.call('HINCRBY', KEYS[1], 'count', 1)
-local cap = tonumber(ARGV[4])
-if ARGV[2] ~= '' and redis.call('SCARD', KEYS[2]) < cap then
-  redis.call('SADD', KEYS[2], ARGV[2])
-end
-if ARGV[3] ~= '' and redis.call('SCARD', KEYS[3]) < cap then
-  redis.call('SADD', KEYS[3], ARGV[3])
-end
-local ttl = tonumber(ARGV[5])
-if ttl > 0 then
-  for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
-end
-return count
-)lua";
+RedisKeys::RedisKeys(const std::string& prefix)
+    : shared_(prefix), stream_(prefix + "sinkhole:hits") {}
 
 void RedisContextDeleter::operator()(redisContext* c) const noexcept { redisFree(c); }
 
@@ -186,7 +154,7 @@ bool RedisSink::connect() {
             setup.push_back({"AUTH", config_.user, config_.password});
     }
     if (config_.database != 0) setup.push_back({"SELECT", std::to_string(config_.database)});
-    setup.push_back({"SCRIPT", "LOAD", std::string(host_update_script)});
+    setup.push_back(fleet_script::load());
     std::vector<ReplyPtr> replies;
     if (!pipeline(c.get(), setup, replies))
         return fail(c->errstr[0] ? c->errstr : "connection lost");
@@ -202,11 +170,9 @@ bool RedisSink::connect() {
 }
 
 bool RedisSink::write_batch(const std::vector<RecordPtr>& batch) {
-    const auto max_set = std::to_string(config_.max_set_size);
-    const auto ttl = std::to_string(config_.host_ttl);
     std::vector<Argv> commands;
     std::vector<Argv> scripts;  // the EVALSHA of each record, kept for a NOSCRIPT retry
-    commands.reserve(batch.size() * 3 + 1);
+    commands.reserve(batch.size() * 2 + 1);
     for (const auto& r : batch) {
         Argv xadd = {"XADD", keys_.stream(), "MAXLEN", "~", std::to_string(config_.stream_length),
                      "*"};
@@ -215,12 +181,10 @@ bool RedisSink::write_batch(const std::vector<RecordPtr>& batch) {
             xadd.push_back(std::move(value));
         }
         commands.push_back(std::move(xadd));
-        const auto host = keys_.host(r->client.address);
-        const auto now = std::to_string(unix_seconds(r->time));
-        scripts.push_back({"EVALSHA", script_sha_, "3", host.hash, host.domains, host.ports, now,
-                           escape_bytes(r->domain), port_label(*r), max_set, ttl});
+        const ClientHit hit{escape_bytes(r->domain), r->client.address, unix_seconds(r->time)};
+        scripts.push_back(fleet_script::client(script_sha_, keys_.shared(), hit, port_label(*r),
+                                               config_.host_ttl, config_.max_set_size));
         commands.push_back(scripts.back());
-        commands.push_back({"ZADD", keys_.hosts(), "GT", now, r->client.address});
     }
     // Keeps the max_hosts most recently seen; a no-op while there are fewer.
     commands.push_back({"ZREMRANGEBYRANK", keys_.hosts(), "0",
@@ -234,9 +198,8 @@ bool RedisSink::write_batch(const std::vector<RecordPtr>& batch) {
     std::uint64_t failed = 0;
     std::string first_error;
     for (std::size_t i = 0; i < batch.size(); ++i) {
-        const auto& xadd = replies[3 * i];
-        const auto& eval = replies[3 * i + 1];
-        const auto& zadd = replies[3 * i + 2];
+        const auto& xadd = replies[2 * i];
+        const auto& eval = replies[2 * i + 1];
         if (is_error(xadd)) {
             ++failed;
             if (first_error.empty()) first_error = "XADD: " + error_text(xadd);
@@ -249,10 +212,6 @@ bool RedisSink::write_batch(const std::vector<RecordPtr>& batch) {
             ++failed;
             if (first_error.empty()) first_error = "host update: " + error_text(eval);
         }
-        if (is_error(zadd)) {
-            ++failed;
-            if (first_error.empty()) first_error = "ZADD: " + error_text(zadd);
-        }
     }
     if (is_error(replies.back()) && first_error.empty())
         first_error = "ZREMRANGEBYRANK: " + error_text(replies.back());
@@ -261,9 +220,7 @@ bool RedisSink::write_batch(const std::vector<RecordPtr>& batch) {
     // as a broken connection): load it again and redo those updates.
     if (!retry.empty()) {
         std::vector<ReplyPtr> loaded;
-        if (!pipeline(context_.get(), {{"SCRIPT", "LOAD", std::string(host_update_script)}},
-                      loaded))
-            return false;
+        if (!pipeline(context_.get(), {fleet_script::load()}, loaded)) return false;
         if (!is_error(loaded[0]) && loaded[0]->type == REDIS_REPLY_STRING)
             script_sha_.assign(loaded[0]->str, loaded[0]->len);
         for (auto& command : retry) command[1] = script_sha_;

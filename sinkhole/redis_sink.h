@@ -1,7 +1,7 @@
 // Records to Redis (README.md, "Redis layout"): each record is appended to
 // the hits stream (XADD ... MAXLEN ~ redis-stream-length) and folded into the
-// client's per-host aggregate (a small Lua script over keys sharing the hash
-// tag {<client ip>}), and the client is put in the hosts index (ZADD GT).
+// client's per-host aggregate and the hosts index by the 'client' operation
+// of the store's script (store/fleet.lua), the one the resolvers use too.
 //
 // A background thread owns the one hiredis connection, with the habits
 // hiredis asks for: a context is thrown away after any I/O error and a new
@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "bounded_queue.h"
+#include "key_layout.h"
 #include "log.h"
 #include "record_sink.h"
 #include "sinkhole_config.h"
@@ -35,32 +36,21 @@ struct redisContext;
 
 namespace fluxguard::sinkhole {
 
-// Every key name, from the configured prefix. Client addresses are our own
-// text (never client-supplied bytes), so they go into key names as they are.
+// Every key name, from the configured prefix: the hits stream is the
+// sinkhole's own; the per-host keys and the hosts index are shared with the
+// resolvers, so their names come from the store's layout.
 class RedisKeys {
   public:
-    explicit RedisKeys(std::string prefix);
+    explicit RedisKeys(const std::string& prefix);
 
-    struct Host {
-        std::string hash;     // HASH first_seen, last_seen, count
-        std::string domains;  // SET of domains (escaped, see README)
-        std::string ports;    // SET of "tcp/443", "udp/53"
-    };
-    Host host(std::string_view client_ip) const;
-    const std::string& stream() const { return stream_; }  // STREAM of records
-    const std::string& hosts() const { return hosts_; }    // ZSET client ip -> last seen
+    const KeyLayout& shared() const { return shared_; }
+    const std::string& stream() const { return stream_; }         // STREAM of records
+    const std::string& hosts() const { return shared_.hosts(); }  // ZSET client ip -> last seen
 
   private:
-    std::string prefix_;
+    KeyLayout shared_;
     std::string stream_;
-    std::string hosts_;
 };
-
-// The per-host update, for the README and for the resolver side to reuse.
-// KEYS: host hash, domains set, ports set.
-// ARGV: unix time, domain ('' for none), port label ('' for none),
-//       max set size, ttl in seconds (0: keys do not expire).
-extern const std::string_view host_update_script;
 
 struct RedisContextDeleter {
     void operator()(redisContext* c) const noexcept;

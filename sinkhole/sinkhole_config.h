@@ -1,17 +1,19 @@
 // sinkhole.conf: the settings of fluxguard-sinkhole, in the same format as
 // fluxguard.conf (`key: value`, `#` comments, values may be quoted). Every
-// setting is declared once (key, default, help) in sinkhole_config.cpp; one
-// parser; errors name file:line, key, value and what was expected.
+// setting is declared once (key, default, help) in sinkhole_config.cpp; the
+// parser is fluxguard.conf's (scoring/config_parser.h); errors name file:line,
+// key, value and what was expected.
 // Loaded once at start-up; the result is immutable and may be shared by threads.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
-#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "config_parser.h"
 
 namespace fluxguard::sinkhole {
 
@@ -61,9 +63,8 @@ struct SinkholeConfig {
     RedisSinkConfig redis;
 };
 
-class ConfigError : public std::runtime_error {
-    using std::runtime_error::runtime_error;
-};
+// The error of the parser shared with fluxguard.conf (config_parser.h).
+using fluxguard::ConfigError;
 
 // Reads and validates a file. Throws ConfigError("file:line: key 'k': ...").
 SinkholeConfig load_config(const std::string& path);

@@ -130,8 +130,13 @@ elseif op == 'block' then
 elseif op == 'client' then
   -- KEYS: host:{ip}, host:{ip}:domains, host:{ip}:ports, hosts
   -- ARGV: 'client' time name port_label max_members ttl client
-  -- The sinkhole writes the same keys with the same rules: first/last seen
-  -- only move outwards, count adds up, sets stop at the cap, keys expire.
+  -- The per-host view, written by the resolvers (port label 'dns') and by
+  -- the sinkhole alike (sinkhole/README.md): first/last seen only move
+  -- outwards whatever order updates arrive in, count adds up over every
+  -- writer, the sets stop at the cap (a client choosing Host headers at
+  -- random must not grow Redis without bound), and the keys expire ttl
+  -- seconds after the last hit (ttl 0: never). An empty name or port label
+  -- adds nothing to its set. The hosts index is trimmed by the sinkhole.
   local now = tonumber(ARGV[2])
   local old = redis.call('HMGET', KEYS[1], 'first_seen', 'last_seen')
   local first, last = now, now
@@ -142,10 +147,16 @@ elseif op == 'client' then
              'last_seen', string.format('%d', last))
   redis.call('HINCRBY', KEYS[1], 'count', 1)
   local cap = tonumber(ARGV[5])
-  if redis.call('SCARD', KEYS[2]) < cap then redis.call('SADD', KEYS[2], ARGV[3]) end
-  if redis.call('SCARD', KEYS[3]) < cap then redis.call('SADD', KEYS[3], ARGV[4]) end
+  if ARGV[3] ~= '' and redis.call('SCARD', KEYS[2]) < cap then
+    redis.call('SADD', KEYS[2], ARGV[3])
+  end
+  if ARGV[4] ~= '' and redis.call('SCARD', KEYS[3]) < cap then
+    redis.call('SADD', KEYS[3], ARGV[4])
+  end
   local ttl = tonumber(ARGV[6])
-  for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
+  if ttl > 0 then
+    for i = 1, 3 do redis.call('EXPIRE', KEYS[i], ttl) end
+  end
   redis.call('ZADD', KEYS[4], 'GT', ARGV[2], ARGV[7])
   return 1
 

@@ -363,7 +363,7 @@ void FleetIoLoop::send_events() {
                     commands.push_back(fleet_script::block(sha_, layout_, e, encode_event(e), now,
                                                            options_.entry_ttl.count()));
                 else if constexpr (std::is_same_v<T, ClientHit>)
-                    commands.push_back(fleet_script::client(sha_, layout_, e,
+                    commands.push_back(fleet_script::client(sha_, layout_, e, "dns",
                                                             options_.entry_ttl.count(),
                                                             options_.max_members_per_domain));
                 else

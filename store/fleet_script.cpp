@@ -57,13 +57,22 @@ std::string packed_network(const IpAddress& address) {
 }
 
 RedisArgv client(std::string_view sha, const KeyLayout& keys, const ClientHit& hit,
-                 std::int64_t ttl_seconds, std::size_t max_members) {
-    // Client addresses are text from the resolver (digits, '.', ':', hex),
-    // safe inside a hash tag, and the sinkhole spells the keys the same way.
-    const std::string host = keys.prefix() + "host:{" + hit.client + "}";
-    return {"EVALSHA", std::string(sha), "4", host, host + ":domains", host + ":ports",
-            keys.prefix() + "hosts", "client", decimal(hit.time), hit.domain, "dns",
-            std::to_string(max_members), decimal(ttl_seconds), hit.client};
+                 std::string_view port_label, std::int64_t ttl_seconds, std::size_t max_members) {
+    const auto host = keys.host_keys(hit.client);
+    return {"EVALSHA",
+            std::string(sha),
+            "4",
+            host.hash,
+            host.domains,
+            host.ports,
+            keys.hosts(),
+            "client",
+            decimal(hit.time),
+            hit.domain,
+            std::string(port_label),
+            std::to_string(max_members),
+            decimal(ttl_seconds),
+            hit.client};
 }
 
 RedisArgv merge(std::string_view sha, const KeyLayout& keys, const FleetUpdate& update,

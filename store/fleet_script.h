@@ -1,6 +1,6 @@
 // The store's Lua script (fleet.lua, embedded at build time) and the argument
-// vectors of its three operations: merge one update, publish a block, publish
-// an unblock. Pure functions: no I/O, safe from any thread.
+// vectors of its operations: merge one update, publish a block, publish an
+// unblock, record a client's hit. Pure functions: no I/O, safe from any thread.
 #pragma once
 
 #include <cstdint>
@@ -44,13 +44,14 @@ std::optional<FleetView> parse_merge_reply(const redisReply& reply, std::string 
 RedisArgv block(std::string_view sha, const KeyLayout& keys, const FleetBlock& block,
                 std::string_view message, std::int64_t now, std::int64_t window_seconds);
 // EVALSHA ... unblock: ZREM, DEL and PUBLISH of `message`.
-// The per-host view of a client that asked for a blocked name; the same keys
-// and semantics as the sinkhole's (sinkhole/README.md), port label "dns".
-RedisArgv client(std::string_view sha, const KeyLayout& keys, const ClientHit& hit,
-                 std::int64_t ttl_seconds, std::size_t max_members);
-
 RedisArgv unblock(std::string_view sha, const KeyLayout& keys, std::string_view domain,
                   std::string_view message);
+
+// EVALSHA ... client: a hit in the per-host view (sinkhole/README.md, "Redis
+// layout"), from a resolver (port label "dns") or the sinkhole ("tcp/443").
+// An empty domain or port label adds nothing to its set; ttl 0: no expiry.
+RedisArgv client(std::string_view sha, const KeyLayout& keys, const ClientHit& hit,
+                 std::string_view port_label, std::int64_t ttl_seconds, std::size_t max_members);
 
 // Members as stored: 4 or 16 address bytes; 3 (/24) or 6 (/48) network bytes.
 std::string packed_address(const IpAddress& address);

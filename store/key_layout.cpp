@@ -26,7 +26,8 @@ KeyLayout::KeyLayout(std::string prefix)
       blocked_(prefix_ + "blocked"),
       pool_addr_(prefix_ + "pool:addr"),
       pool_ns_(prefix_ + "pool:ns"),
-      channel_(prefix_ + "events") {}
+      channel_(prefix_ + "events"),
+      hosts_(prefix_ + "hosts") {}
 
 std::string KeyLayout::encode_domain(std::string_view domain) {
     std::string out;
@@ -75,6 +76,11 @@ KeyLayout::DomainKeys KeyLayout::domain_keys(std::string_view domain) const {
 
 std::string KeyLayout::block_key(std::string_view domain) const {
     return prefix_ + "block:{" + encode_domain(domain) + "}";
+}
+
+KeyLayout::HostKeys KeyLayout::host_keys(std::string_view client) const {
+    std::string hash = prefix_ + "host:{" + std::string(client) + "}";
+    return HostKeys{hash, hash + ":domains", hash + ":ports"};
 }
 
 std::optional<std::string> KeyLayout::domain_of(std::string_view key) const {

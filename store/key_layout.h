@@ -43,11 +43,22 @@ class KeyLayout {
     DomainKeys domain_keys(std::string_view domain) const;
     std::string block_key(std::string_view domain) const;  // HASH of one block
 
+    // The per-host view of a client, shared with the sinkhole. `client` is
+    // an address as text (digits, '.', ':', hex), never attacker bytes, so it
+    // stands in the hash tag as it is.
+    struct HostKeys {
+        std::string hash;     // HASH first_seen, last_seen, count
+        std::string domains;  // SET of names the client asked for
+        std::string ports;    // SET of "dns", "tcp/443", "udp/53"
+    };
+    HostKeys host_keys(std::string_view client) const;
+
     const std::string& prefix() const { return prefix_; }
     const std::string& blocked() const { return blocked_; }      // ZSET domain -> since
     const std::string& pool_addr() const { return pool_addr_; }  // ZSET address -> time
     const std::string& pool_ns() const { return pool_ns_; }      // ZSET ns name -> time
     const std::string& channel() const { return channel_; }      // pub/sub channel
+    const std::string& hosts() const { return hosts_; }          // ZSET client -> last seen
 
     // The domain whose key `key` is (per-domain or block key), or nullopt for
     // a global key or a key outside the layout. Used by tests and tools that
@@ -60,6 +71,7 @@ class KeyLayout {
     std::string pool_addr_;
     std::string pool_ns_;
     std::string channel_;
+    std::string hosts_;
 };
 
 }  // namespace fluxguard

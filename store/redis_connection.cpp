@@ -123,8 +123,10 @@ std::optional<RedisConnection> RedisConnection::open(const RedisConnectParams& p
         auth.push_back(p.password);
         if (!run(auth, RedisFailure::auth)) return std::nullopt;
     }
-    if (p.database != 0 && !run({"SELECT", std::to_string(p.database)}, RedisFailure::refused))
+    if (p.database != 0 && !run({"SELECT", std::to_string(p.database)}, RedisFailure::refused)) {
+        error.message = "SELECT " + std::to_string(p.database) + ": " + error.message;
         return std::nullopt;
+    }
     return conn;
 }
 

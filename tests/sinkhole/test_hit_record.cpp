@@ -186,9 +186,9 @@ TEST_CASE("Redis key names follow the documented layout", "[record][redis]") {
     const RedisKeys keys("fluxguard:");
     CHECK(keys.stream() == "fluxguard:sinkhole:hits");
     CHECK(keys.hosts() == "fluxguard:hosts");
-    const auto host = keys.host("2001:db8::7");
+    const auto host = keys.shared().host_keys("2001:db8::7");
     CHECK(host.hash == "fluxguard:host:{2001:db8::7}");
     CHECK(host.domains == "fluxguard:host:{2001:db8::7}:domains");
     CHECK(host.ports == "fluxguard:host:{2001:db8::7}:ports");
-    CHECK(RedisKeys("x:").host("10.0.0.1").hash == "x:host:{10.0.0.1}");
+    CHECK(RedisKeys("x:").shared().host_keys("10.0.0.1").hash == "x:host:{10.0.0.1}");
 }
