@@ -15,17 +15,20 @@
 #include "fleet_link.h"
 #include "module_metrics.h"
 #include "fluxguard_abi.h"
+#include "scoring_thread.h"
 
 using namespace fluxguard;
 
-// Members in this order: the fleet link (and its thread) goes before the
-// engine it calls into.
+// Members in this order, so that each thread stops before what it calls
+// into goes: metrics (reads all), then the scoring thread (calls the fleet
+// link and the engine), then the fleet link (calls the engine).
 struct fg_engine {
     std::unique_ptr<Engine> engine;
     fg_purge_fn purge = nullptr;
     void* purge_arg = nullptr;
     std::unique_ptr<FleetLink> fleet;
-    std::unique_ptr<ModuleMetrics> metrics;  // reads the two above: goes first
+    std::unique_ptr<ScoringThread> scoring;
+    std::unique_ptr<ModuleMetrics> metrics;
 };
 
 namespace {
@@ -80,6 +83,27 @@ Observation to_observation(const fg_observation& in) {
 
 fg_log_fn g_log = nullptr;
 
+void log_line(LogLevel level, std::string_view message);
+
+// On the scoring thread: score, share with the fleet, and when a domain gets
+// blocked drop its names from the resolver's cache.
+void score(fg_engine& engine, const fg_observation& in) {
+    try {
+        const Observation obs = to_observation(in);
+        FleetUpdate update;
+        auto outcome = engine.engine->observe(obs, engine.fleet ? &update : nullptr);
+        if (engine.fleet) engine.fleet->share(std::move(update), outcome.new_block);
+        if (!outcome.new_block || !engine.purge) return;
+        for (const auto& name : outcome.new_block->names)
+            if (auto wire = name_to_wire(name))
+                engine.purge(engine.purge_arg, wire->data(), wire->size());
+    } catch (const std::exception& e) {
+        log_line(LogLevel::error, fmt::format("fluxguard: observation dropped: {}", e.what()));
+    } catch (...) {
+        log_line(LogLevel::error, "fluxguard: observation dropped");
+    }
+}
+
 void log_line(LogLevel level, std::string_view message) {
     if (!g_log) return;
     const std::string text(message);
@@ -120,10 +144,15 @@ fg_engine* fg_engine_create(const char* config_path, fg_log_fn log, fg_purge_fn 
                 throw ConfigError(fmt::format("{}: {}", path, e.what()));
             }
         }
+        {
+            fg_engine* raw = handle.get();
+            handle->scoring = std::make_unique<ScoringThread>(
+                [raw](const fg_observation& obs) { score(*raw, obs); });
+        }
         if (!c.metrics_address.empty()) {
             try {
                 handle->metrics = std::make_unique<ModuleMetrics>(
-                    *handle->engine, handle->fleet.get(), c.metrics_address,
+                    *handle->engine, handle->fleet.get(), *handle->scoring, c.metrics_address,
                     std::string(to_string(c.policy)).c_str());
             } catch (const std::exception& e) {
                 throw ConfigError(fmt::format("{}: metrics-address '{}': {}", path,
@@ -187,19 +216,11 @@ int fg_engine_blocked(const fg_engine* engine, const uint8_t* name, size_t name_
 
 void fg_engine_observe(fg_engine* engine, const fg_observation* in) {
     try {
-        const Observation obs = to_observation(*in);
         if (engine->metrics) engine->metrics->observed();
-        FleetUpdate update;
-        auto outcome = engine->engine->observe(obs, engine->fleet ? &update : nullptr);
-        if (engine->fleet) engine->fleet->share(std::move(update), outcome.new_block);
-        if (!outcome.new_block || !engine->purge) return;
-        for (const auto& name : outcome.new_block->names)
-            if (auto wire = name_to_wire(name))
-                engine->purge(engine->purge_arg, wire->data(), wire->size());
-    } catch (const std::exception& e) {
-        log_line(LogLevel::error, fmt::format("fluxguard: observation dropped: {}", e.what()));
+        engine->scoring->submit(*in);
     } catch (...) {
-        log_line(LogLevel::error, "fluxguard: observation dropped");
+        // Out of memory copying the answer: it goes unscored, as when the
+        // queue is full.
     }
 }
 
@@ -230,6 +251,10 @@ void fg_engine_client_hit(fg_engine* engine, const uint8_t* name, size_t name_le
 
 size_t fg_engine_tracked_domains(const fg_engine* engine) {
     return engine->engine->tracked_domains();
+}
+
+size_t fg_engine_memory(const fg_engine* engine) {
+    return engine->engine->memory_bytes() + engine->scoring->queued_bytes();
 }
 
 }  // extern "C"

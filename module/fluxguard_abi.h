@@ -65,7 +65,8 @@ typedef void (*fg_purge_fn)(void* arg, const uint8_t* name, size_t name_len);
  * config_path is NULL), opens the databases and, with `store: redis`, starts
  * the fleet link. NULL on failure, with one line naming file, line and key
  * (or the database) in `error`. `purge` drops a name's cached answers; it is
- * called from resolver threads and from the fleet link's thread. */
+ * called from resolver threads, the scoring thread and the fleet link's
+ * thread. */
 struct fg_engine* fg_engine_create(const char* config_path, fg_log_fn log, fg_purge_fn purge,
                                    void* purge_arg, char* error, size_t error_size);
 void fg_engine_destroy(struct fg_engine* engine);
@@ -75,12 +76,16 @@ void fg_engine_settings(const struct fg_engine* engine, struct fg_settings* out)
 int fg_engine_blocked(const struct fg_engine* engine, const uint8_t* name, size_t name_len,
                       struct fg_block* out);
 
-/* Scores an upstream answer (and shares it with the fleet). When it blocks
- * a domain, `purge` is called for every name under it the resolver may hold
+/* Copies an upstream answer for scoring on the module's own thread (and
+ * sharing with the fleet); never waits: when that thread is behind, the
+ * answer is dropped and counted. When scoring blocks a domain, `purge` is
+ * called (from that thread) for every name under it the resolver may hold
  * in its cache. */
 void fg_engine_observe(struct fg_engine* engine, const struct fg_observation* obs);
 
 size_t fg_engine_tracked_domains(const struct fg_engine* engine);
+/* Heap bytes of the scoring state and queue, estimated (for get_mem). */
+size_t fg_engine_memory(const struct fg_engine* engine);
 
 /* A client (address in `addr`) asked for `name` (wire format), which is
  * blocked: recorded when the configuration asks for it (record-clients),

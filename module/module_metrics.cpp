@@ -1,13 +1,15 @@
 #include "module_metrics.h"
 
 #include "fleet_link.h"
+#include "scoring_thread.h"
 
 namespace fluxguard {
 
 ModuleMetrics::ModuleMetrics(const Engine& engine, const FleetLink* fleet,
-                             const std::string& address, const char* policy)
+                             const ScoringThread& scoring, const std::string& address,
+                             const char* policy)
     : observed_(&registry_.counter("fluxguard_resolutions_observed_total",
-                                   "Upstream A/AAAA answers handed to the scorer")),
+                                   "Upstream A/AAAA answers handed to the module")),
       rewritten_(&registry_.counter("fluxguard_answers_rewritten_total",
                                     "Answers replaced because the name is blocked",
                                     {{"policy", policy}})),
@@ -17,6 +19,17 @@ ModuleMetrics::ModuleMetrics(const Engine& engine, const FleetLink* fleet,
                              [&engine] { return static_cast<double>(engine.tracked_domains()); });
     registry_.gauge_callback("fluxguard_domains_blocked", "Domains blocked on this resolver",
                              [&engine] { return static_cast<double>(engine.blocklist().size()); });
+    registry_.counter_callback("fluxguard_resolutions_dropped_total",
+                               "Upstream answers left unscored because the scoring queue was full",
+                               [&scoring] { return scoring.dropped(); });
+    registry_.gauge_callback("fluxguard_scoring_queue", "Upstream answers waiting to be scored",
+                             [&scoring] { return static_cast<double>(scoring.queued()); });
+    registry_.gauge_callback("fluxguard_memory_bytes",
+                             "Heap bytes of the scoring state and queue, estimated",
+                             [&engine, &scoring] {
+                                 return static_cast<double>(engine.memory_bytes() +
+                                                            scoring.queued_bytes());
+                             });
     registry_.counter_callback("fluxguard_verdicts_total",
                                "Domains flagged here (blocks, or flags under policy monitor)",
                                [&engine] { return engine.verdicts(); });

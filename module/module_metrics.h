@@ -13,13 +13,14 @@
 namespace fluxguard {
 
 class FleetLink;
+class ScoringThread;
 
 class ModuleMetrics {
 public:
     // Starts the endpoint; throws std::invalid_argument / std::runtime_error
     // naming the address when it is bad or cannot be bound.
-    ModuleMetrics(const Engine& engine, const FleetLink* fleet, const std::string& address,
-                  const char* policy);
+    ModuleMetrics(const Engine& engine, const FleetLink* fleet, const ScoringThread& scoring,
+                  const std::string& address, const char* policy);
 
     void observed() { observed_->inc(); }
     void rewritten() { rewritten_->inc(); }

@@ -5,8 +5,9 @@
  *
  * Flow, per query (the module sits before the validator and iterator):
  *   new      -> blocked? answer from here, before any recursion : pass on
- *   moddone  -> hand A/AAAA answers to the core; if the name or any CNAME
- *               target is now blocked, drop its cached answers and rewrite
+ *   moddone  -> copy A/AAAA answers to the core's scoring thread (never
+ *               waited for); if the name or any CNAME target is blocked by
+ *               now, drop its cached answers and rewrite
  * Cache hits never reach a module, so when a domain becomes blocked the
  * names of it the resolver may have cached are removed from the message
  * cache: the next client misses the cache and lands in `new` above. */
@@ -373,5 +374,5 @@ FG_EXPORT size_t
 get_mem(struct module_env* env, int id)
 {
 	struct fg_module* m = module_of(env, id);
-	return m ? sizeof(*m) : 0;
+	return m ? sizeof(*m) + fg_engine_memory(m->engine) : 0;
 }

@@ -37,4 +37,13 @@ std::vector<Block> Blocklist::all() const {
     return out;
 }
 
+std::size_t Blocklist::memory_bytes() const {
+    std::shared_lock lock(mutex_);
+    std::size_t n = blocks_.bucket_count() * sizeof(void*);
+    for (const auto& [domain, block] : blocks_)
+        n += 2 * sizeof(void*) + sizeof(std::string) + sizeof(Block) + 2 * domain.size() +
+             block.reason.size();
+    return n;
+}
+
 }  // namespace fluxguard

@@ -31,6 +31,8 @@ public:
     std::optional<Block> covering(std::string_view name) const;
     std::size_t size() const { return size_.load(std::memory_order_relaxed); }
     std::vector<Block> all() const;
+    // Heap bytes, estimated.
+    std::size_t memory_bytes() const;
 
 private:
     struct Hash {

@@ -52,4 +52,14 @@ std::size_t FluxPools::size() const {
     return addresses_.size() + name_servers_.size();
 }
 
+std::size_t FluxPools::memory_bytes() const {
+    std::shared_lock lock(mutex_);
+    std::size_t n = (addresses_.bucket_count() + name_servers_.bucket_count()) * sizeof(void*);
+    n += addresses_.size() * (sizeof(void*) + sizeof(std::size_t) + sizeof(IpAddress) + sizeof(std::int64_t));
+    for (const auto& [name, _] : name_servers_)
+        n += sizeof(void*) + sizeof(std::size_t) + sizeof(std::string) + sizeof(std::int64_t) +
+             (name.capacity() > 15 ? name.capacity() + 1 : 0);
+    return n;
+}
+
 }  // namespace fluxguard

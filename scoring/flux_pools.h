@@ -29,6 +29,8 @@ public:
     bool has_name_server(const std::string& name, std::int64_t now) const;
     bool has_address(const IpAddress& address, std::int64_t now) const;
     std::size_t size() const;
+    // Heap bytes, estimated from the entries and the hash tables' buckets.
+    std::size_t memory_bytes() const;
 
 private:
     template <typename Map, typename Key>

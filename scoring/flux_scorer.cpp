@@ -57,8 +57,37 @@ FluxScorer::Shard& FluxScorer::shard_for(const std::string& domain) {
     return *shards_[std::hash<std::string>{}(domain) % shard_count];
 }
 
+std::size_t FluxScorer::state_bytes(const DomainState& s) {
+    const auto string_bytes = [](const std::string& text) {
+        return text.capacity() > 15 ? text.capacity() + 1 : 0;  // beyond the inline buffer
+    };
+    // The list node and the index node with its bucket.
+    std::size_t n = sizeof(DomainState) + 2 * sizeof(void*) + sizeof(std::string_view) +
+                    3 * sizeof(void*) + string_bytes(s.domain);
+    n += s.addresses.capacity() * sizeof(AddressEntry);
+    n += s.asns.heap_bytes() + s.countries.heap_bytes() + s.prefixes.heap_bytes();
+    n += s.name_servers.capacity() * sizeof(NameServerEntry);
+    for (const auto& ns : s.name_servers)
+        n += string_bytes(ns.name) + ns.addresses.capacity() * sizeof(AddressEntry);
+    n += s.rotations.capacity() * sizeof(NameRotation);
+    n += s.cname_targets.capacity() * sizeof(std::uint64_t);
+    n += s.names.capacity() * sizeof(std::string);
+    for (const auto& name : s.names) n += string_bytes(name);
+    return n;
+}
+
+std::size_t FluxScorer::memory_bytes() const {
+    std::size_t n = pools_.memory_bytes();
+    for (const auto& shard : shards_) {
+        std::lock_guard lock(shard->mutex);
+        n += shard->bytes;
+    }
+    return n;
+}
+
 void FluxScorer::evict_one(Shard& locked) {
     auto pop = [this](Shard& shard) {
+        shard.bytes -= state_bytes(shard.lru.back());
         shard.index.erase(shard.lru.back().domain);
         shard.lru.pop_back();
         tracked_.fetch_sub(1, std::memory_order_relaxed);
@@ -88,6 +117,7 @@ FluxScorer::DomainState& FluxScorer::touch(Shard& shard, const std::string& doma
     state.oldest_address_seen = now;
     tracked_.fetch_add(1, std::memory_order_relaxed);
     shard.index.emplace(state.domain, shard.lru.begin());
+    shard.bytes += state_bytes(state);
     return state;
 }
 
@@ -471,6 +501,13 @@ std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Obs
         Shard& shard = shard_for(domain);
         std::lock_guard lock(shard.mutex);
         DomainState& state = touch(shard, domain, obs.time);
+        // Whatever this resolution adds to the state is counted on the way out.
+        struct Account {
+            Shard& shard;
+            const DomainState& state;
+            std::size_t before = state_bytes(state);
+            ~Account() { shard.bytes += state_bytes(state) - before; }
+        } account{shard, state};
         state.last_seen = obs.time;
         for (const auto& name : obs.chain) remember(state.names, name, max_names);
         if (answer_ttl > config_.ttl_ceiling) return std::nullopt;
@@ -553,6 +590,7 @@ void FluxScorer::forget(const std::string& domain) {
         return;
     }
     DomainState& state = *it->second;
+    shard.bytes -= state_bytes(state);
     DomainState fresh;
     fresh.domain = std::move(state.domain);  // the index views this string
     fresh.first_seen = state.last_seen;
@@ -561,6 +599,7 @@ void FluxScorer::forget(const std::string& domain) {
     fresh.names = std::move(state.names);
     fresh.cleared = true;
     state = std::move(fresh);
+    shard.bytes += state_bytes(state);
 }
 
 }  // namespace fluxguard

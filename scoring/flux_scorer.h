@@ -112,6 +112,9 @@ public:
     std::vector<std::string> mark_blocked(const std::string& domain, std::int64_t now);
 
     std::size_t tracked_domains() const;
+    // Heap bytes of the tracked state and the pools, estimated from sizes
+    // and capacities (allocator overhead not included).
+    std::size_t memory_bytes() const;
     std::size_t pool_size() const { return pools_.size(); }
     // An operator cleared the domain: its evidence starts from scratch and it
     // is not flagged again while its state lives (until evicted from the LRU;
@@ -179,6 +182,7 @@ private:
         mutable std::mutex mutex;
         std::list<DomainState> lru;  // most recent first
         std::unordered_map<std::string_view, std::list<DomainState>::iterator> index;
+        std::size_t bytes = 0;  // state_bytes() of every domain here
     };
     struct PoolMatch {
         std::size_t address_hits = 0;
@@ -191,6 +195,7 @@ private:
         }
     };
 
+    static std::size_t state_bytes(const DomainState& state);
     Shard& shard_for(const std::string& domain);
     DomainState& touch(Shard& shard, const std::string& domain, std::int64_t now);
     void evict_one(Shard& locked);

@@ -32,6 +32,7 @@ public:
         }
     }
     std::size_t distinct() const { return counts_.size(); }
+    std::size_t heap_bytes() const { return counts_.capacity() * sizeof(counts_[0]); }
     std::size_t total() const {
         std::size_t n = 0;
         for (const auto& [_, count] : counts_) n += count;

@@ -938,3 +938,29 @@ TEST_CASE("scorer: the last hour is reported beside the window", "[flux_scorer]"
     CHECK(feature("asns_last_hour") == 2);
     CHECK(feature("countries_last_hour") == 2);
 }
+
+TEST_CASE("scorer: the memory estimate follows the tracked state and its cap", "[flux_scorer]") {
+    ScoringConfig cfg;
+    cfg.max_domains = 200;
+    FluxScorer scorer(cfg, fgtest::fixture_geo());
+    const std::size_t empty = scorer.memory_bytes();
+    auto fill = [&](int from, int to) {
+        for (int d = from; d < to; ++d) {
+            const std::string domain = "d" + std::to_string(d) + ".test";
+            scorer.observe(domain, resolution(t0 + d, "www." + domain, {fgtest::cdn_v4(d)}));
+        }
+    };
+    fill(0, 100);
+    const std::size_t hundred = scorer.memory_bytes();
+    CHECK(hundred > empty);
+    fill(100, 200);
+    const std::size_t full = scorer.memory_bytes();
+    // Twice the domains, about twice the bytes.
+    CHECK(full - empty == Approx(2.0 * static_cast<double>(hundred - empty)).epsilon(0.2));
+    fill(200, 1200);  // evictions from here on
+    CHECK(scorer.tracked_domains() == 200);
+    CHECK(scorer.memory_bytes() == Approx(static_cast<double>(full)).epsilon(0.1));
+    // A domain forgotten by an operator keeps only its names.
+    scorer.forget("d1199.test");
+    CHECK(scorer.memory_bytes() <= full + 1024);
+}

@@ -1,6 +1,7 @@
-// A bounded FIFO between the network thread (producer) and one sink thread
-// (consumer). push() never waits: when the queue is full the element is
-// refused and the caller counts the drop. The consumer takes elements in
+// A bounded FIFO between producer threads (resolver workers, the sinkhole's
+// network thread) and one consumer thread (the module's scorer, a sink).
+// push() never waits: when the queue is full the element is refused and the
+// caller counts the drop. The consumer takes elements in
 // batches and may sleep until one arrives, close() is called or a timeout.
 // Thread-safe: any number of producers, one consumer.
 #pragma once
@@ -12,7 +13,7 @@
 #include <mutex>
 #include <vector>
 
-namespace fluxguard::sinkhole {
+namespace fluxguard {
 
 template <class T>
 class BoundedQueue {
@@ -23,12 +24,15 @@ class BoundedQueue {
 
     // False when full or closed (the element is not taken).
     bool push(T&& value) {
+        bool wake = false;
         {
             const std::lock_guard lock(mutex_);
             if (closed_ || items_.size() >= capacity_) return false;
             items_.push_back(std::move(value));
+            wake = waiting_;
         }
-        ready_.notify_one();
+        // Only a consumer asleep in pop() needs the system call.
+        if (wake) ready_.notify_one();
         return true;
     }
 
@@ -36,7 +40,11 @@ class BoundedQueue {
     // Returns how many were moved.
     std::size_t pop(std::vector<T>& out, std::size_t max, std::chrono::milliseconds wait) {
         std::unique_lock lock(mutex_);
-        ready_.wait_for(lock, wait, [&] { return closed_ || !items_.empty() || woken_; });
+        if (wait.count() > 0) {
+            waiting_ = true;
+            ready_.wait_for(lock, wait, [&] { return closed_ || !items_.empty() || woken_; });
+            waiting_ = false;
+        }
         woken_ = false;
         std::size_t n = 0;
         while (n < max && !items_.empty()) {
@@ -82,6 +90,7 @@ class BoundedQueue {
     std::deque<T> items_;
     bool closed_ = false;
     bool woken_ = false;
+    bool waiting_ = false;  // the consumer sleeps in pop()
 };
 
-}  // namespace fluxguard::sinkhole
+}  // namespace fluxguard
