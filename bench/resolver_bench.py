@@ -336,10 +336,21 @@ stub-zone:
         get = lambda key: int(re.search(r"^%s:\s+(\d+) kB" % key, status, re.M).group(1))
         return get("VmRSS"), get("VmHWM")
 
-    def cpu_seconds(self):
-        """User + system CPU time of all of Unbound's threads so far."""
-        fields = Path("/proc/%d/stat" % self.proc.pid).read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    def cpu_seconds(self, thread=None):
+        """User + system CPU time of all of Unbound's threads so far, or of
+        the threads named `thread` (the module's "fg-scoring")."""
+        stats = []
+        if thread is None:
+            stats.append(Path("/proc/%d/stat" % self.proc.pid))
+        else:
+            for task in Path("/proc/%d/task" % self.proc.pid).iterdir():
+                if (task / "comm").read_text().strip() == thread:
+                    stats.append(task / "stat")
+        total = 0
+        for stat in stats:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
 
     def stats(self):
         out = subprocess.run([self.args.unbound_control, "-c", str(self.conf), "stats_noreset"],
@@ -418,7 +429,8 @@ def run_workload(args, work, nsd, files, workload):
     load on the machine fall on both alike."""
     pair = {"stock": Unbound(args, work, nsd.port, False),
             "fluxguard": Unbound(args, work, nsd.port, True)}
-    out = {cfg: {"qps": [], "cpu_us": [], "latencies": [], "lost": 0, "rcodes": {}}
+    out = {cfg: {"qps": [], "cpu_us": [], "scoring_us": [], "latencies": [], "lost": 0,
+                 "rcodes": {}}
            for cfg in pair}
     try:
         for u in pair.values():
@@ -433,12 +445,14 @@ def run_workload(args, work, nsd, files, workload):
         for i, path in enumerate(tput):
             for cfg in order(i):
                 u = pair[cfg]
-                cpu0 = u.cpu_seconds()
+                cpu0, scoring0 = u.cpu_seconds(), u.cpu_seconds("fg-scoring")
                 t = dnsperf(u.port, path, args.seconds, once=(workload != "hit"))
                 cpu = u.cpu_seconds() - cpu0
+                scoring = u.cpu_seconds("fg-scoring") - scoring0
                 o = out[cfg]
                 o["qps"].append(t["qps"])
                 o["cpu_us"].append(cpu / max(t["completed"], 1) * 1e6)
+                o["scoring_us"].append(scoring / max(t["completed"], 1) * 1e6)
                 o["lost"] += t["lost"]
                 for k, v in t["rcodes"].items():
                     o["rcodes"][k] = o["rcodes"].get(k, 0) + v
@@ -562,7 +576,7 @@ def report(args, results, memory, mach, versions, elapsed):
     fmt_n = "{:,.0f}".format
     out = []
     out.append("| workload | stock QPS | fluxguard QPS | fluxguard / stock (IQR of the slices) | target "
-               "| Unbound CPU µs per query, stock / fluxguard "
+               "| Unbound CPU µs per query, stock / fluxguard (of which the scoring thread) "
                "| latency p50 / p99 (ms), stock | fluxguard | p99 added (ms) | target |")
     out.append("|---|---|---|---|---|---|---|---|---|---|")
     for w in args.workloads:
@@ -576,10 +590,12 @@ def report(args, results, memory, mach, versions, elapsed):
         added = (b["p99"] - a["p99"]) * 1e3
         target_l = "< 0.1: %s" % ("met" if added < 0.1 else "**not met**")
         q1, q3 = percentile(r["ratios"], 25), percentile(r["ratios"], 75)
-        out.append("| %s | %s | %s | %.1f %% (%.0f–%.0f %%) | %s | %.1f / %.1f (%+.0f %%) "
+        scoring = median(b["scoring_us"]) if b.get("scoring_us") else float("nan")
+        out.append("| %s | %s | %s | %.1f %% (%.0f–%.0f %%) | %s | %.1f / %.1f (%+.0f %%; %.1f) "
                    "| %.3f / %.3f | %.3f / %.3f | %+.3f | %s |" % (
                        names[w], fmt_n(median(a["qps"])), fmt_n(median(b["qps"])), ratio * 100,
                        q1 * 100, q3 * 100, target_q, ca, cb, (cb / ca - 1) * 100 if ca else float("nan"),
+                       scoring,
                        a["p50"] * 1e3, a["p99"] * 1e3, b["p50"] * 1e3, b["p99"] * 1e3, added,
                        target_l))
     if memory:
@@ -623,10 +639,12 @@ def report(args, results, memory, mach, versions, elapsed):
         r = results[w]
         for cfg in ("stock", "fluxguard"):
             o = r[cfg]
-            detail.append("%-7s %-9s QPS %s | CPU µs/q %s | p50 %.3f p99 %.3f ms (%d samples) | "
-                          "lost %d | rcodes %s | cache misses %d | verdicts %d" % (
+            detail.append("%-7s %-9s QPS %s | CPU µs/q %s | scoring thread µs/q %s | p50 %.3f "
+                          "p99 %.3f ms (%d samples) | lost %d | rcodes %s | cache misses %d | "
+                          "verdicts %d" % (
                               w, cfg, " ".join("%.0f" % q for q in o["qps"]),
                               " ".join("%.1f" % c for c in o["cpu_us"]),
+                              " ".join("%.1f" % c for c in o.get("scoring_us", [])) or "-",
                               o["p50"] * 1e3, o["p99"] * 1e3, o["samples"], o["lost"],
                               ",".join("%s:%d" % kv for kv in sorted(o["rcodes"].items())),
                               o["cachemiss"], o["verdicts"]))

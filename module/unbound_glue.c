@@ -12,6 +12,7 @@
  * names of it the resolver may have cached are removed from the message
  * cache: the next client misses the cache and lands in `new` above. */
 #include "config.h"
+#include <ctype.h>
 #include "dynlibmod/dynlibmod.h"
 #include "iterator/iter_delegpt.h"
 #include "services/cache/dns.h"
@@ -133,6 +134,34 @@ copy_records(struct ub_packed_rrset_key** rrsets, size_t count,
 	return used;
 }
 
+/* The delegation is read from the cache at most once a second per zone and
+ * worker thread: it changes with NS TTLs (minutes), and reading it walks the
+ * rrset cache under its locks. The zone is taken to be the parent of names
+ * of three labels or more (www.example.com -> example.com), the name itself
+ * otherwise. A direct-mapped table per thread. */
+#define FG_DELEGATION_SLOTS 1024
+
+static int
+delegation_due(const uint8_t* qname, size_t qname_len, time_t now)
+{
+	static __thread struct { uint64_t key; time_t read; }
+		recent[FG_DELEGATION_SLOTS];
+	uint64_t h = 1469598103934665603ull;
+	size_t i, labels = 0, start = 0;
+	for(i = 0; i < qname_len && qname[i] != 0; i += (size_t)qname[i] + 1)
+		labels++;
+	if(labels >= 3)
+		start = (size_t)qname[0] + 1;
+	for(i = start; i < qname_len; i++)
+		h = (h ^ (uint8_t)tolower(qname[i])) * 1099511628211ull;
+	i = (size_t)(h % FG_DELEGATION_SLOTS);
+	if(recent[i].key == h && recent[i].read == now)
+		return 0;
+	recent[i].key = h;
+	recent[i].read = now;
+	return 1;
+}
+
 static void
 observe_answer(struct fg_module* m, struct module_qstate* qstate)
 {
@@ -160,9 +189,11 @@ observe_answer(struct fg_module* m, struct module_qstate* qstate)
 	obs.delegation = delegation;
 	obs.delegation_count = copy_records(rep->rrsets + rep->an_numrrsets,
 		rep->ns_numrrsets + rep->ar_numrrsets, delegation, 0, now);
-	dp = dns_cache_find_delegation(qstate->env, qstate->qinfo.qname,
-		qstate->qinfo.qname_len, qstate->qinfo.qtype,
-		qstate->qinfo.qclass, qstate->region, &dmsg, now, 0, NULL, 0);
+	dp = !delegation_due(qstate->qinfo.qname, qstate->qinfo.qname_len, now)
+		? NULL : dns_cache_find_delegation(qstate->env,
+		qstate->qinfo.qname, qstate->qinfo.qname_len,
+		qstate->qinfo.qtype, qstate->qinfo.qclass, qstate->region,
+		&dmsg, now, 0, NULL, 0);
 	if(dp && dp->namelen > 1 && dmsg && dmsg->rep) {
 		obs.zone = dp->name;
 		obs.zone_len = dp->namelen;
