@@ -128,7 +128,8 @@ void FluxScorer::count(DomainState& state, const AddressEntry& entry, int delta)
     };
     if (entry.geo.asn != 0) apply(state.asns, entry.geo.asn);
     if (entry.geo.has_country()) apply(state.countries, entry.geo.country);
-    apply(state.prefixes, entry.address.network_prefix());
+    // Weight 0 by default: then counted only for the evidence (evidence()).
+    if (config_.weight_prefixes != 0) apply(state.prefixes, entry.address.network_prefix());
 }
 
 void FluxScorer::expire(DomainState& state, std::int64_t now) const {
@@ -455,7 +456,13 @@ Evidence FluxScorer::evidence(const std::string& domain, const DomainState& stat
                               const Observation& obs, const PoolMatch& pool,
                               const Features& f) const {
     Evidence e;
-    explain(state, pool, f, obs.time, e);
+    Features shown = f;
+    if (config_.weight_prefixes == 0) {
+        std::vector<IpAddress> prefixes;
+        for (const auto& a : state.addresses) prefixes.push_back(a.address.network_prefix());
+        shown.prefixes = static_cast<double>(count_distinct(std::move(prefixes)));
+    }
+    explain(state, pool, shown, obs.time, e);
     for (const auto& a : state.addresses) {
         if (e.addresses.size() >= max_evidence_addresses) break;
         e.addresses.push_back({a.address.to_string(), a.geo.asn, a.geo.country_code()});

@@ -169,7 +169,7 @@ private:
         std::vector<AddressEntry> addresses;
         Tally<std::uint32_t> asns;
         Tally<std::array<char, 2>> countries;
-        Tally<IpAddress> prefixes;
+        Tally<IpAddress> prefixes;  // only while weight-prefixes is not 0
         std::vector<NameServerEntry> name_servers;
         NameServerSummary ns_summary;
         std::vector<NameRotation> rotations;

@@ -28,6 +28,7 @@ struct Source {
     std::vector<fg_rr> answer, delegation;
     fg_observation obs{};
 
+    // `text` with its embedded zero bytes: callers give the length.
     const std::uint8_t* keep(std::string_view text) {
         store.emplace_back(text.begin(), text.end());
         return store.back().data();
@@ -38,9 +39,11 @@ struct Source {
         obs.qtype = 1;
         obs.qname = keep(qname);
         obs.qname_len = qname.size();
-        answer.push_back({keep(qname), qname.size(), 1, 60, keep("\xc0\x00\x02\x01"), 4});
-        answer.push_back({keep(qname), qname.size(), 1, 60, keep("\xc0\x00\x02\x02"), 4});
-        delegation.push_back({keep("\x04zone\x00"), 6, 2, 3600, keep("\x02ns\x04zone\x00"), 9});
+        using std::string_view;
+        answer.push_back({keep(qname), qname.size(), 1, 60, keep(string_view("\xc0\x00\x02\x01", 4)), 4});
+        answer.push_back({keep(qname), qname.size(), 1, 60, keep(string_view("\xc0\x00\x02\x02", 4)), 4});
+        delegation.push_back({keep(string_view("\x04zone\x00", 6)), 6, 2, 3600,
+                              keep(string_view("\x02ns\x04zone\x00", 9)), 9});
         obs.answer = answer.data();
         obs.answer_count = answer.size();
         obs.zone = keep(std::string_view("\x04zone\x00", 6));
