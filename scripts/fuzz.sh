@@ -30,10 +30,10 @@ if ! command -v clang++ >/dev/null || [[ ! -d /usr/lib/llvm-14/lib/clang ]] ||
 fi
 
 build() {
-  if [[ ! -f $out/CMakeCache.txt ]]; then
-    cmake -S fuzz -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-      -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
-  fi
+  # Configured every time (quick when cached): a configure that failed
+  # half-way leaves a cache but no build files.
+  cmake -S fuzz -B "$out" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ >/dev/null
   if ! cmake --build "$out" -j"$(nproc)" -- --no-print-directory >"$out/build.log" 2>&1; then
     grep -E "error|Error" "$out/build.log" | head -30 >&2
     echo "fuzz: build failed, log $out/build.log" >&2
