@@ -6,47 +6,106 @@
 #include <iostream>
 #include <map>
 #include <optional>
-#include <set>
 
 #include "commands.h"
+#include "fleet_instance.h"
 #include "redis_client.h"
 
 namespace fluxguard::cli {
 
 namespace {
 
-// Instances: the proposed <prefix>instances heartbeat set when a store
-// writes it; else connections named like a resolver's store; else unknown.
-struct Instances {
-    std::optional<long long> count;
-    std::string how;
+// A resolver instance in the fleet's registry (store/README.md, "Instance
+// registry"). Numbers the hash does not hold (it expired between the two
+// reads, or a foreign writer left them out) are nullopt.
+struct Instance {
+    std::string id;
+    std::int64_t last_seen = 0;
+    std::string host;
+    std::string version;
+    std::optional<long long> pid, started, submitted, dropped, errors;
 };
 
-Instances count_instances(RedisClient& redis, const Context& ctx) {
-    const auto now = now_seconds();
-    auto hb = redis.command({"ZCOUNT", ctx.tool.instances, std::to_string(now - 90), "+inf"});
-    if (!hb.is_error() && hb.integer > 0)
-        return {hb.integer, fmt::format("heartbeats in {} within 90 s", ctx.tool.instances)};
-    auto list = redis.command({"CLIENT", "LIST"});
-    if (list.is_error()) return {std::nullopt, "unknown: CLIENT LIST refused (" + list.str + ")"};
-    std::set<std::string> names;
-    std::size_t pos = 0;
-    const std::string& text = list.str;
-    while (pos < text.size()) {
-        auto end = text.find('\n', pos);
-        if (end == std::string::npos) end = text.size();
-        const std::string_view line(text.data() + pos, end - pos);
-        pos = end + 1;
-        const auto n = line.find(" name=");
-        if (n == std::string_view::npos) continue;
-        auto name = line.substr(n + 6);
-        name = name.substr(0, name.find(' '));
-        if (name.starts_with("fluxguard-resolver")) names.insert(std::string(name));
+// The instances heard from within kInstanceTtl, by id: the zset says who and
+// when, each one's hash (one pipeline of HMGET) what it reports.
+std::vector<Instance> live_instances(RedisClient& redis, const Context& ctx, std::int64_t now) {
+    const std::string& set = ctx.keys.instances();
+    auto members = redis.command(
+        {"ZRANGEBYSCORE", set, std::to_string(now - kInstanceTtl.count()), "+inf", "WITHSCORES"});
+    if (members.is_error()) throw RedisClientError("ZRANGEBYSCORE " + set + ": " + members.str);
+    std::vector<Instance> out;
+    std::vector<Argv> reads;
+    for (std::size_t i = 0; i + 1 < members.elements.size(); i += 2) {
+        Instance in;
+        in.id = members.elements[i].str;
+        in.last_seen = members.elements[i + 1].as_int();
+        reads.push_back({"HMGET", ctx.keys.instance_key(in.id), "host", "version", "pid", "started",
+                         "submitted", "dropped", "errors"});
+        out.push_back(std::move(in));
     }
-    if (!names.empty())
-        return {static_cast<long long>(names.size()),
-                "distinct fluxguard-resolver* client names (CLIENT LIST)"};
-    return {std::nullopt, "unknown: the store names no connection and writes no heartbeat"};
+    const auto hashes = redis.pipeline(reads);
+    for (std::size_t i = 0; i < out.size(); ++i) {
+        const auto& f = hashes[i].elements;
+        if (f.size() != 7) continue;
+        auto number = [](const Reply& r) {
+            return r.is_nil() ? std::nullopt : std::optional<long long>(r.as_int());
+        };
+        out[i].host = f[0].text();
+        out[i].version = f[1].text();
+        out[i].pid = number(f[2]);
+        out[i].started = number(f[3]);
+        out[i].submitted = number(f[4]);
+        out[i].dropped = number(f[5]);
+        out[i].errors = number(f[6]);
+    }
+    std::sort(out.begin(), out.end(),
+              [](const Instance& a, const Instance& b) { return a.id < b.id; });
+    return out;
+}
+
+nlohmann::ordered_json number_or_null(const std::optional<long long>& v) {
+    return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json();
+}
+
+std::string number_or_dash(const std::optional<long long>& v) {
+    return v ? std::to_string(*v) : "-";
+}
+
+// Clocks of resolvers and of this host may differ a little: no negative ages.
+std::int64_t age_of(const Instance& in, std::int64_t now) {
+    return std::max<std::int64_t>(0, now - in.last_seen);
+}
+
+nlohmann::ordered_json instances_json(const std::vector<Instance>& instances, std::int64_t now) {
+    auto list = nlohmann::ordered_json::array();
+    for (const auto& in : instances) {
+        nlohmann::ordered_json j;
+        j["id"] = in.id;
+        j["host"] = in.host;
+        j["pid"] = number_or_null(in.pid);
+        j["started"] = number_or_null(in.started);
+        j["version"] =
+            in.version.empty() ? nlohmann::ordered_json() : nlohmann::ordered_json(in.version);
+        j["last_seen"] = in.last_seen;
+        j["age_s"] = age_of(in, now);
+        j["submitted"] = number_or_null(in.submitted);
+        j["dropped"] = number_or_null(in.dropped);
+        j["errors"] = number_or_null(in.errors);
+        list.push_back(std::move(j));
+    }
+    return list;
+}
+
+std::string instances_table(const std::vector<Instance>& instances, std::int64_t now) {
+    Table table(
+        {"INSTANCE", "HOST", "PID", "HEARTBEAT", "SUBMITTED", "DROPPED", "ERRORS", "VERSION"},
+        {false, false, true, true, true, true, true});
+    for (const auto& in : instances)
+        table.add({printable(in.id), printable(in.host), number_or_dash(in.pid),
+                   fmt::format("{} s ago", age_of(in, now)), number_or_dash(in.submitted),
+                   number_or_dash(in.dropped), number_or_dash(in.errors),
+                   in.version.empty() ? "-" : printable(in.version)});
+    return table.render();
 }
 
 int run(const Args& args) {
@@ -121,7 +180,8 @@ int run(const Args& args) {
             ++sources[s];
         }
     }
-    const auto instances = count_instances(*redis, ctx);
+    const auto now = now_seconds();
+    const auto instances = live_instances(*redis, ctx, now);
     const long long subscribers = counts[6].is_array() && counts[6].elements.size() == 2
                                       ? counts[6].elements[1].as_int()
                                       : -1;
@@ -139,9 +199,8 @@ int run(const Args& args) {
     j["sinkhole_hits"] = counts[5].is_error() ? nlohmann::ordered_json()
                                               : nlohmann::ordered_json(counts[5].as_int());
     j["event_subscribers"] = subscribers;
-    j["instances"] =
-        instances.count ? nlohmann::ordered_json(*instances.count) : nlohmann::ordered_json();
-    j["instances_note"] = instances.how;
+    j["instances"] = instances.size();
+    j["instance_list"] = instances_json(instances, now);
     if (json_out) {
         std::cout << ordered_json_text(j, 2) << "\n";
         return 0;
@@ -165,9 +224,10 @@ int run(const Args& args) {
         counts[5].is_error() ? "unknown" : std::to_string(counts[5].as_int()) + " in the stream");
     std::cout << fmt::format("event subscribers  {} on {}\n", subscribers,
                              printable(ctx.keys.channel()));
-    std::cout << fmt::format(
-        "instances          {}\n",
-        instances.count ? fmt::format("{} ({})", *instances.count, instances.how) : instances.how);
+    std::cout << fmt::format("instances          {} with a heartbeat in {} within {} s\n",
+                             instances.size(), printable(ctx.keys.instances()),
+                             kInstanceTtl.count());
+    if (!instances.empty()) std::cout << "\n" << instances_table(instances, now);
     return 0;
 }
 
@@ -176,13 +236,14 @@ int run(const Args& args) {
 const Command status_command{
     "status",
     "status [--json] [--config FILE]",
-    "the fleet's Redis: reachable, latency, tracked/blocked domains, pools, hosts",
+    "the fleet's Redis: reachable, latency, tracked/blocked domains, pools, hosts, instances",
     "Connects to the Redis named in the configuration and reports its health (PING\n"
     "latency, the median of five) and what the fleet keeps there: domains tracked\n"
     "(one <prefix>{domain}:meta hash each), blocks by source, the flux pools, the\n"
     "allow list, infected hosts, the sinkhole's stream, subscribers of the event\n"
-    "channel and the resolver instances (when Redis can tell). Exit status 1 when\n"
-    "Redis cannot be reached.",
+    "channel, and the resolver instances: each one's id, host, pid, the age of its\n"
+    "last heartbeat and its store's counters, for those heard from within 90 s.\n"
+    "Exit status 1 when Redis cannot be reached.",
     {kConfigOption, kJsonOption},
     run};
 

@@ -22,7 +22,6 @@ ToolKeys::ToolKeys(const std::string& p)
       audit(p + "audit"),
       hosts(p + "hosts"),
       sinkhole_hits(p + "sinkhole:hits"),
-      instances(p + "instances"),
       prefix(p) {}
 
 std::string ToolKeys::allow_entry(std::string_view domain) const {

@@ -46,7 +46,6 @@ struct ToolKeys {
     std::string audit;          // STREAM of operator actions
     std::string hosts;          // ZSET client ip -> last seen (sinkhole and resolvers)
     std::string sinkhole_hits;  // STREAM of sinkhole records
-    std::string instances;      // ZSET instance id -> last heartbeat (proposed, read if present)
     std::string allow_entry(std::string_view domain) const;  // HASH since, who, reason
     std::string host(std::string_view ip) const;             // HASH first_seen, last_seen, count
     std::string prefix;

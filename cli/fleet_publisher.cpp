@@ -60,7 +60,10 @@ FleetPublisher::FleetPublisher(const RedisOptions& options, RedisClient& redis)
     auto log = [](int level, std::string_view message) {
         if (level >= 1) std::cerr << "fluxctl: " << message << "\n";
     };
-    state_->store = std::make_unique<RedisFleetStore>(options, std::move(callbacks), log);
+    // fluxctl is not a resolver: it stays out of the fleet's instance registry.
+    RedisOptions tool = options;
+    tool.register_instance = false;
+    state_->store = std::make_unique<RedisFleetStore>(std::move(tool), std::move(callbacks), log);
 }
 
 FleetPublisher::~FleetPublisher() = default;

@@ -104,14 +104,12 @@ RedisClient RedisClient::connect(const RedisOptions& options, std::string_view c
             throw RedisClientError("no sentinel could name the Redis master: " + error.message);
         master = *found;
     }
-    auto connection = RedisConnection::open({master, options.username, options.password,
-                                             options.database, connect_timeout, command_timeout},
-                                            error);
+    auto connection =
+        RedisConnection::open({master, options.username, options.password, options.database,
+                               connect_timeout, command_timeout, std::string(client_name)},
+                              error);
     if (!connection) throw RedisClientError(connect_error(master, error));
-    RedisClient client(std::move(*connection));
-    if (!client_name.empty())
-        client.command({"CLIENT", "SETNAME", std::string(client_name)});  // ACLs may refuse: fine
-    return client;
+    return RedisClient(std::move(*connection));
 }
 
 void RedisClient::check_alive() const {

@@ -160,6 +160,30 @@ elseif op == 'client' then
   redis.call('ZADD', KEYS[4], 'GT', ARGV[2], ARGV[7])
   return 1
 
+elseif op == 'heartbeat' then
+  -- KEYS: instances, instance:{id}
+  -- ARGV: 'heartbeat' id now history ttl, then field/value pairs of the hash
+  -- The registry of resolver instances that fluxctl status lists. The hash
+  -- expires unless refreshed, so an instance that dies drops out by itself;
+  -- the set keeps `history` seconds of instances and is trimmed here. The
+  -- two keys make this call cross-slot, like 'block'.
+  local now, history, ttl = tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
+  if #KEYS ~= 2 or not (now and history and ttl) or #ARGV < 7 or #ARGV % 2 ~= 1 then
+    return redis.error_reply('ERR fluxguard heartbeat: malformed arguments')
+  end
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
+  redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', '(' .. string.format('%d', now - history))
+  redis.call('HSET', KEYS[2], 'last_seen', ARGV[3], unpack(ARGV, 6))
+  redis.call('EXPIRE', KEYS[2], ttl)
+  return 1
+
+elseif op == 'leave' then
+  -- KEYS: instances, instance:{id}   ARGV: 'leave' id
+  -- A clean shutdown: out of the registry at once rather than at expiry.
+  redis.call('ZREM', KEYS[1], ARGV[2])
+  redis.call('DEL', KEYS[2])
+  return 1
+
 elseif op == 'unblock' then
   -- KEYS: blocked, block:{d}   ARGV: 'unblock' domain channel message
   local removed = redis.call('ZREM', KEYS[1], ARGV[2])

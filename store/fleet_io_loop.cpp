@@ -54,11 +54,22 @@ const std::string& domain_of(const FleetEvent& e) {
 
 }  // namespace
 
+FleetStats StoreCounters::snapshot() const {
+    FleetStats s;
+    s.submitted = submitted.load(std::memory_order_relaxed);
+    s.dropped = dropped.load(std::memory_order_relaxed);
+    s.round_trips = round_trips.load(std::memory_order_relaxed);
+    s.errors = errors.load(std::memory_order_relaxed);
+    s.connected = connected.load(std::memory_order_relaxed);
+    return s;
+}
+
 FleetIoLoop::FleetIoLoop(RedisOptions options, FleetStore::Callbacks callbacks, StoreLogSink log,
                          SubmitQueue& queue, StoreCounters& counters)
     : options_(std::move(options)),
       layout_(options_.key_prefix),
       limits_{options_.entry_ttl.count(), options_.max_members_per_domain},
+      instance_(FleetInstance::this_process()),
       callbacks_(std::move(callbacks)),
       log_(std::move(log)),
       queue_(queue),
@@ -96,6 +107,7 @@ void FleetIoLoop::run(const std::atomic<bool>& stop) {
                 cmd_retry_at_ = Clock::now() + cmd_backoff_.next();
         }
     }
+    if (cmd_ && options_.register_instance) leave();
     cmd_.reset();
     sub_.reset();
     counters_.connected.store(false);
@@ -115,12 +127,18 @@ void FleetIoLoop::turn() {
         check_subscriber();
         resync();
     }
+    if (cmd_ && options_.register_instance && Clock::now() >= heartbeat_at_) heartbeat();
     report_drops();
 }
 
 RedisConnectParams FleetIoLoop::params(const RedisEndpoint& endpoint) const {
-    return {endpoint,          options_.username,        options_.password,
-            options_.database, options_.connect_timeout, options_.command_timeout};
+    return {endpoint,
+            options_.username,
+            options_.password,
+            options_.database,
+            options_.connect_timeout,
+            options_.command_timeout,
+            options_.register_instance ? instance_.client_name() : std::string()};
 }
 
 void FleetIoLoop::connect() {
@@ -159,6 +177,7 @@ void FleetIoLoop::connect() {
     connect_subscriber();
     if (cmd_) send_events();
     if (cmd_) resync();
+    if (cmd_ && options_.register_instance) heartbeat();
 }
 
 SentinelQuery FleetIoLoop::sentinel_query() const {
@@ -423,11 +442,7 @@ void FleetIoLoop::resync() {
         return;
     }
     if (is_error(*reply)) {
-        counters_.errors.fetch_add(1);
-        if (classify_error_reply(text_of(*reply)) == RedisFailure::failover)
-            lose_connection(std::string(text_of(*reply)));
-        else
-            command_error("resync", text_of(*reply));
+        reply_error("resync", *reply);
         return;
     }
     if (reply->type != REDIS_REPLY_ARRAY || reply->elements % 2 != 0) {
@@ -529,6 +544,31 @@ void FleetIoLoop::read_allow_list() {
     guarded("on_allow_list", [&] { callbacks_.on_allow_list(domains); });
 }
 
+void FleetIoLoop::heartbeat() {
+    // Every kHeartbeatInterval, or every resync interval when that is
+    // shorter (the tests' 500 ms); fluxctl status needs one within kInstanceTtl.
+    heartbeat_at_ =
+        Clock::now() + std::min<Clock::duration>(kHeartbeatInterval, options_.resync_interval);
+    auto reply = cmd_->command(
+        fleet_script::heartbeat(sha_, layout_, instance_, counters_.snapshot(), unix_now()));
+    counters_.round_trips.fetch_add(1);
+    if (!reply) {
+        lose_connection(cmd_->error().message);
+    } else if (starts_with(*reply, "NOSCRIPT")) {
+        heartbeat_at_ = Clock::now();  // again on the next turn
+        load_script();
+    } else if (is_error(*reply)) {
+        reply_error("heartbeat", *reply);
+    }
+}
+
+void FleetIoLoop::leave() {
+    // Best effort, bounded by the command timeout: an instance that cannot
+    // say goodbye leaves the registry when its hash expires.
+    cmd_->command(fleet_script::leave(sha_, layout_, instance_));
+    counters_.round_trips.fetch_add(1);
+}
+
 void FleetIoLoop::check_subscriber() {
     if (!sub_) return;
     // A PING a whole resync interval old with no PONG: the subscription is
@@ -611,6 +651,7 @@ void FleetIoLoop::wait(const std::atomic<bool>& stop) {
         until = std::min(until, cmd_retry_at_);
     } else {
         until = std::min(until, resync_at_);
+        if (options_.register_instance) until = std::min(until, heartbeat_at_);
         if (!sub_) until = std::min(until, sub_retry_at_);
         if (!pending_events_.empty()) until = std::min(until, events_retry_at_);
         // Only a connected store wants waking for new work: while Redis is
@@ -672,6 +713,16 @@ void FleetIoLoop::command_error(std::string_view what, std::string_view text) {
                   "fluxguard store: redis refused " + std::string(what) + ": " +
                       std::string(text.substr(0, 200)) +
                       "; state keeps flowing locally, the fleet view is incomplete");
+}
+
+// An error reply to one command: a master that is not one (any more) means
+// reconnecting; anything else is counted and logged, and the connection stays.
+void FleetIoLoop::reply_error(std::string_view what, const redisReply& reply) {
+    counters_.errors.fetch_add(1);
+    if (classify_error_reply(text_of(reply)) == RedisFailure::failover)
+        lose_connection(std::string(text_of(reply)));
+    else
+        command_error(what, text_of(reply));
 }
 
 void FleetIoLoop::report_drops() {

@@ -1,7 +1,8 @@
 // What the store's I/O thread does: connect (through the sentinels when
 // configured), load the script, subscribe, merge queued updates in pipelined
-// batches, publish blocks and unblocks, mirror the blocked set, and survive
-// every Redis failure by dropping the connection and reconnecting with backoff.
+// batches, publish blocks and unblocks, mirror the blocked set, keep this
+// instance in the fleet's registry with a heartbeat, and survive every Redis
+// failure by dropping the connection and reconnecting with backoff.
 //
 // One thread, two connections, one poll() loop:
 //  - the command connection is synchronous: each batch is one pipeline
@@ -25,6 +26,7 @@
 #include <vector>
 
 #include "backoff.h"
+#include "fleet_instance.h"
 #include "fleet_script.h"
 #include "fleet_store.h"
 #include "key_layout.h"
@@ -43,6 +45,8 @@ struct StoreCounters {
     std::atomic<std::uint64_t> round_trips{0};
     std::atomic<std::uint64_t> errors{0};
     std::atomic<bool> connected{false};
+
+    FleetStats snapshot() const;  // for stats() and the heartbeat
 };
 
 class FleetIoLoop {
@@ -69,6 +73,8 @@ class FleetIoLoop {
     void send_events();
     void resync();
     void read_allow_list();
+    void heartbeat();
+    void leave();
     void check_subscriber();
     bool master_moved();
     SentinelQuery sentinel_query() const;
@@ -81,6 +87,7 @@ class FleetIoLoop {
     void wait(const std::atomic<bool>& stop);
     void report(LinkState state, const std::string& detail);
     void command_error(std::string_view what, std::string_view text);
+    void reply_error(std::string_view what, const redisReply& reply);
     void report_drops();
     RedisConnectParams params(const RedisEndpoint& endpoint) const;
     // Runs a callback; an exception thrown by the embedder's code is logged,
@@ -91,6 +98,7 @@ class FleetIoLoop {
     const RedisOptions options_;
     const KeyLayout layout_;
     const fleet_script::MergeLimits limits_;
+    const FleetInstance instance_;
     FleetStore::Callbacks callbacks_;
     RateLimitedLog log_;
     SubmitQueue& queue_;
@@ -105,6 +113,7 @@ class FleetIoLoop {
     Clock::time_point sub_retry_at_{};
     Clock::time_point resync_at_{};
     Clock::time_point events_retry_at_{};
+    Clock::time_point heartbeat_at_{};
     bool sub_ping_outstanding_ = false;
     LinkState state_ = LinkState::starting;
     std::optional<RedisEndpoint> last_master_;

@@ -156,4 +156,41 @@ RedisArgv unblock(std::string_view sha, const KeyLayout& keys, std::string_view 
             std::string(domain), keys.channel(),         std::string(message)};
 }
 
+RedisArgv heartbeat(std::string_view sha, const KeyLayout& keys, const FleetInstance& instance,
+                    const FleetStats& stats, std::int64_t now) {
+    const std::string id = instance.id();
+    RedisArgv argv{"EVALSHA",
+                   std::string(sha),
+                   "2",
+                   keys.instances(),
+                   keys.instance_key(id),
+                   "heartbeat",
+                   id,
+                   decimal(now),
+                   decimal(kInstanceHistory.count()),
+                   decimal(kInstanceTtl.count()),
+                   "host",
+                   instance.host,
+                   "pid",
+                   decimal(instance.pid),
+                   "started",
+                   decimal(instance.started),
+                   "submitted",
+                   std::to_string(stats.submitted),
+                   "dropped",
+                   std::to_string(stats.dropped),
+                   "errors",
+                   std::to_string(stats.errors)};
+    if (!instance.version.empty()) {
+        argv.push_back("version");
+        argv.push_back(instance.version);
+    }
+    return argv;
+}
+
+RedisArgv leave(std::string_view sha, const KeyLayout& keys, const FleetInstance& instance) {
+    const std::string id = instance.id();
+    return {"EVALSHA", std::string(sha), "2", keys.instances(), keys.instance_key(id), "leave", id};
+}
+
 }  // namespace fluxguard::fleet_script

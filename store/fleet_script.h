@@ -1,6 +1,7 @@
 // The store's Lua script (fleet.lua, embedded at build time) and the argument
 // vectors of its operations: merge one update, publish a block, publish an
-// unblock, record a client's hit. Pure functions: no I/O, safe from any thread.
+// unblock, record a client's hit, register this instance and leave. Pure
+// functions: no I/O, safe from any thread.
 #pragma once
 
 #include <cstdint>
@@ -9,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "fleet_instance.h"
 #include "fleet_store.h"
 #include "key_layout.h"
 
@@ -52,6 +54,14 @@ RedisArgv unblock(std::string_view sha, const KeyLayout& keys, std::string_view 
 // An empty domain or port label adds nothing to its set; ttl 0: no expiry.
 RedisArgv client(std::string_view sha, const KeyLayout& keys, const ClientHit& hit,
                  std::string_view port_label, std::int64_t ttl_seconds, std::size_t max_members);
+
+// EVALSHA ... heartbeat: `instance` in the registry (<prefix>instances,
+// scored by `now`) with a hash of who it is and its counters, which expires
+// kInstanceTtl after this heartbeat (fleet_instance.h).
+RedisArgv heartbeat(std::string_view sha, const KeyLayout& keys, const FleetInstance& instance,
+                    const FleetStats& stats, std::int64_t now);
+// EVALSHA ... leave: `instance` out of the registry (ZREM and DEL).
+RedisArgv leave(std::string_view sha, const KeyLayout& keys, const FleetInstance& instance);
 
 // Members as stored: 4 or 16 address bytes; 3 (/24) or 6 (/48) network bytes.
 std::string packed_address(const IpAddress& address);

@@ -27,7 +27,8 @@ KeyLayout::KeyLayout(std::string prefix)
       pool_addr_(prefix_ + "pool:addr"),
       pool_ns_(prefix_ + "pool:ns"),
       channel_(prefix_ + "events"),
-      hosts_(prefix_ + "hosts") {}
+      hosts_(prefix_ + "hosts"),
+      instances_(prefix_ + "instances") {}
 
 std::string KeyLayout::encode_domain(std::string_view domain) {
     std::string out;
@@ -81,6 +82,10 @@ std::string KeyLayout::block_key(std::string_view domain) const {
 KeyLayout::HostKeys KeyLayout::host_keys(std::string_view client) const {
     std::string hash = prefix_ + "host:{" + std::string(client) + "}";
     return HostKeys{hash, hash + ":domains", hash + ":ports"};
+}
+
+std::string KeyLayout::instance_key(std::string_view instance_id) const {
+    return prefix_ + "instance:{" + encode_domain(instance_id) + "}";
 }
 
 std::optional<std::string> KeyLayout::domain_of(std::string_view key) const {

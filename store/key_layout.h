@@ -53,12 +53,18 @@ class KeyLayout {
     };
     HostKeys host_keys(std::string_view client) const;
 
+    // The registry of resolver instances (fleet_instance.h). An instance id holds
+    // the host name, which is not ours to trust either: in the key it is
+    // encoded like a domain, as a member it travels raw.
+    std::string instance_key(std::string_view instance_id) const;  // HASH host, pid, ...
+
     const std::string& prefix() const { return prefix_; }
     const std::string& blocked() const { return blocked_; }      // ZSET domain -> since
     const std::string& pool_addr() const { return pool_addr_; }  // ZSET address -> time
     const std::string& pool_ns() const { return pool_ns_; }      // ZSET ns name -> time
     const std::string& channel() const { return channel_; }      // pub/sub channel
     const std::string& hosts() const { return hosts_; }          // ZSET client -> last seen
+    const std::string& instances() const { return instances_; }  // ZSET id -> last heartbeat
 
     // The domain whose key `key` is (per-domain or block key), or nullopt for
     // a global key or a key outside the layout. Used by tests and tools that
@@ -72,6 +78,7 @@ class KeyLayout {
     std::string pool_ns_;
     std::string channel_;
     std::string hosts_;
+    std::string instances_;
 };
 
 }  // namespace fluxguard

@@ -127,6 +127,10 @@ std::optional<RedisConnection> RedisConnection::open(const RedisConnectParams& p
         error.message = "SELECT " + std::to_string(p.database) + ": " + error.message;
         return std::nullopt;
     }
+    if (!p.client_name.empty() && !conn.command({"CLIENT", "SETNAME", p.client_name})) {
+        error = conn.error();  // the connection died; an error reply is fine
+        return std::nullopt;
+    }
     return conn;
 }
 
@@ -212,7 +216,7 @@ std::optional<RedisEndpoint> ask_sentinels(const SentinelQuery& q, RedisError& e
     for (const auto& sentinel : q.sentinels) {
         RedisError e;
         auto conn = RedisConnection::open(
-            {sentinel, q.username, q.password, 0, q.connect_timeout, q.command_timeout}, e);
+            {sentinel, q.username, q.password, 0, q.connect_timeout, q.command_timeout, {}}, e);
         std::string why;
         if (conn) {
             auto reply = conn->command({"SENTINEL", "get-master-addr-by-name", q.master_name});

@@ -59,12 +59,16 @@ struct RedisConnectParams {
     int database = 0;
     std::chrono::milliseconds connect_timeout{500};
     std::chrono::milliseconds command_timeout{500};
+    // Given with CLIENT SETNAME after connecting, when not empty. Best effort:
+    // an ACL or a proxy may refuse it, and a nameless connection works too.
+    std::string client_name;
 };
 
 class RedisConnection {
   public:
-    // Connects, authenticates (AUTH [user] password when a password is set) and
-    // selects the database. nullopt and `error` set on any failure.
+    // Connects, authenticates (AUTH [user] password when a password is set),
+    // selects the database and names the connection. nullopt and `error` set
+    // on any failure but a refused name.
     static std::optional<RedisConnection> open(const RedisConnectParams& params, RedisError& error);
 
     RedisConnection(RedisConnection&&) noexcept = default;

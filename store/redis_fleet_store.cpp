@@ -93,14 +93,6 @@ void RedisFleetStore::record_client(ClientHit hit) {
         counters_->dropped.fetch_add(1, std::memory_order_relaxed);
 }
 
-FleetStats RedisFleetStore::stats() const {
-    FleetStats s;
-    s.submitted = counters_->submitted.load(std::memory_order_relaxed);
-    s.dropped = counters_->dropped.load(std::memory_order_relaxed);
-    s.round_trips = counters_->round_trips.load(std::memory_order_relaxed);
-    s.errors = counters_->errors.load(std::memory_order_relaxed);
-    s.connected = counters_->connected.load(std::memory_order_relaxed);
-    return s;
-}
+FleetStats RedisFleetStore::stats() const { return counters_->snapshot(); }
 
 }  // namespace fluxguard

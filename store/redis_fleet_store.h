@@ -35,7 +35,8 @@ class RedisFleetStore final : public FleetStore {
     // Redis is unreachable.
     RedisFleetStore(RedisOptions options, Callbacks callbacks, StoreLogSink log);
     // Stops the I/O thread; waits for the Redis call in progress, which is
-    // bounded by the connect and command timeouts.
+    // bounded by the connect and command timeouts, and for one more that takes
+    // this instance out of the registry (bounded by the command timeout).
     ~RedisFleetStore() override;
     RedisFleetStore(const RedisFleetStore&) = delete;
     RedisFleetStore& operator=(const RedisFleetStore&) = delete;

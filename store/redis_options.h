@@ -77,6 +77,12 @@ struct RedisOptions {
     // Members kept per collection of one domain (addresses, prefixes, ...):
     // bounds what an attacker-controlled zone can make Redis hold.
     std::size_t max_members_per_domain = 256;
+
+    // A resolver: the store names its connections after this process
+    // (CLIENT SETNAME) and keeps it in the fleet's registry of instances with
+    // a heartbeat (fleet_instance.h), so `fluxctl status` lists it. fluxctl's
+    // own short-lived stores, which only publish decisions, turn it off.
+    bool register_instance = true;
 };
 
 // Every problem with `options`, one readable line each; empty when usable.

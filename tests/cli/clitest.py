@@ -150,6 +150,13 @@ def write_conf(path, redis_port, extra=""):
     return Path(path)
 
 
+def encoded(name):
+    """A name as it stands in a key (store/key_layout.h): bytes [A-Za-z0-9._-]
+    as they are, every other byte %XX."""
+    keep = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-"
+    return b"".join(bytes([c]) if c in keep else b"%%%02X" % c for c in name)
+
+
 def packed(address):
     """The store's packed form of an address."""
     if ":" in address:
@@ -212,6 +219,19 @@ class FluxctlTestCase(unittest.TestCase):
                    "evidence", evidence or "")
             for a in addresses:
                 self.r("ZADD", prefix + "pool:addr", since, packed(a))
+
+    def seed_instance(self, host, pid, started, last_seen, submitted=0, dropped=0, errors=0,
+                      version=b"0.1.0", prefix=b"fluxguard:"):
+        """Writes what a resolver's store writes in its heartbeat
+        (store/README.md, "Instance registry"); returns the instance id."""
+        ident = b"%s:%d:%d" % (host, pid, started)
+        key = prefix + b"instance:{" + encoded(ident) + b"}"
+        self.r("ZADD", prefix + b"instances", last_seen, ident)
+        self.r("HSET", key, "host", host, "pid", pid, "started", started,
+               "last_seen", last_seen, "version", version, "submitted", submitted,
+               "dropped", dropped, "errors", errors)
+        self.r("EXPIRE", key, 90)
+        return ident
 
 
 class AuthServer:

@@ -83,14 +83,45 @@ class ShowHostsTest(FluxctlTestCase):
         self.assertIn("tracked domains    2\n", out)
         self.assertIn("blocked domains    1 (1 detected)\n", out)
         self.assertIn("flux pool          3 addresses, 1 name servers\n", out)
-        # Connections named like a resolver's store count as instances.
-        other = self.redis.client()
-        other("CLIENT", "SETNAME", "fluxguard-resolver.host-a.123")
+        self.assertIn("instances          0 with a heartbeat in fluxguard:instances within 90 s\n",
+                      out)
+
+    def test_status_lists_instances(self):
+        now = int(time.time())
+        a = self.seed_instance(b"res1", 4242, now - 3600, now - 5, submitted=1200, dropped=3,
+                               errors=1)
+        # A host name is not ours to trust: it stays one printable cell.
+        b = self.seed_instance(b"evil host\n}{x", 77, now - 60, now)
+        # Heard from 2 minutes ago: gone (its hash would have expired too).
+        self.seed_instance(b"res2", 99, now - 7200, now - 120)
+        # In the set, but its hash already expired: listed with what is known.
+        self.r("ZADD", "fluxguard:instances", now, b"res3:5:%d" % now)
+
+        out = self.fluxctl("status").stdout
+        self.assertIn("instances          3 with a heartbeat in fluxguard:instances within 90 s\n",
+                      out)
+        rows = {line.split()[0]: line for line in out.split("\n\n", 1)[1].splitlines()}
+        self.assertEqual(rows["INSTANCE"].split(),
+                         ["INSTANCE", "HOST", "PID", "HEARTBEAT", "SUBMITTED", "DROPPED", "ERRORS",
+                          "VERSION"])
+        self.assertRegex(rows[a.decode()],
+                         r"^res1:4242:\d+\s+res1\s+4242\s+[5-9] s ago\s+1200\s+3\s+1\s+0\.1\.0$")
+        self.assertIn("evil host\\x0a}{x:77:", out)
+        self.assertNotIn("res2", out)
+        self.assertRegex(out, r"\nres3:5:\d+\s+-\s+\d s ago\s+-\s+-\s+-\s+-\n")
+
         data = json.loads(self.fluxctl("status", "--json").stdout)
-        self.assertEqual(data["instances"], 1)
-        other.close()
-        self.r("ZADD", "fluxguard:instances", int(time.time()), "host-a:123", int(time.time()), "host-b:77")
-        self.assertIn("instances          2 (heartbeats", self.fluxctl("status").stdout)
+        self.assertEqual(data["instances"], 3)
+        listed = {i["id"]: i for i in data["instance_list"]}
+        self.assertEqual(set(listed), {a.decode(), b.decode(), "res3:5:%d" % now})
+        first = listed[a.decode()]
+        self.assertEqual((first["host"], first["pid"], first["started"], first["version"]),
+                         ("res1", 4242, now - 3600, "0.1.0"))
+        self.assertEqual((first["last_seen"], first["submitted"], first["dropped"],
+                          first["errors"]), (now - 5, 1200, 3, 1))
+        self.assertGreaterEqual(first["age_s"], 5)
+        self.assertEqual(listed[b.decode()]["host"], "evil host\n}{x")
+        self.assertEqual(listed["res3:5:%d" % now]["pid"], None)
 
     def test_hosts(self):
         self.assertEqual(self.fluxctl("hosts").stdout, "no infected hosts in fluxguard:hosts\n")

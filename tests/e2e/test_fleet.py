@@ -3,6 +3,7 @@ domain whose addresses are split between them is blocked only once their
 combined evidence crosses the threshold; then both answer blocked (cached
 names included) within a second; an operator's unblock reaches both."""
 
+import json
 import os
 import subprocess
 import tempfile
@@ -117,6 +118,20 @@ class Fleet(unittest.TestCase):
         for r in (a, b):
             self.assertTrue(wait_for(lambda: not self.blocked(r, "mail.flux.test"), 1.0),
                             "unblock not applied:\n" + self.logs())
+
+    def test_status_lists_both_resolvers(self):
+        # Each resolver's store registers itself at connect; fluxctl lists
+        # both, by the pid of the Unbound that runs it.
+        def listed():
+            proc = subprocess.run([FLUXCTL, "status", "--json", "--config", str(self.conf)],
+                                  capture_output=True, text=True, timeout=20)
+            self.assertEqual(proc.returncode, 0, proc.stderr)
+            return json.loads(proc.stdout)
+
+        pids = {r.proc.pid for r in self.resolvers}
+        self.assertTrue(wait_for(lambda: {i["pid"] for i in listed()["instance_list"]} == pids,
+                                 5.0), "%s\n%s" % (listed(), self.logs()))
+        self.assertEqual(listed()["instances"], 2)
 
 
 if __name__ == "__main__":

@@ -143,7 +143,7 @@ void RedisServer::wait_ready() {
         }
         RedisError e;
         auto conn = RedisConnection::open(
-            {endpoint(), options_.admin_user, options_.admin_password, 0, 200ms, 1000ms}, e);
+            {endpoint(), options_.admin_user, options_.admin_password, 0, 200ms, 1000ms, {}}, e);
         if (conn) {
             auto r = conn->command({"PING"});
             if (r && r->type == REDIS_REPLY_STATUS) return;
@@ -174,7 +174,8 @@ fluxguard::RedisReplyPtr RedisServer::command(const std::vector<std::string>& ar
             admin_.reset();
             RedisError e;
             admin_ = RedisConnection::open(
-                {endpoint(), options_.admin_user, options_.admin_password, 0, 500ms, 5000ms}, e);
+                {endpoint(), options_.admin_user, options_.admin_password, 0, 500ms, 5000ms, {}},
+                e);
             if (!admin_) throw std::runtime_error("harness: cannot reach redis: " + e.message);
         }
         auto reply = admin_->command(argv);
@@ -190,7 +191,7 @@ void RedisServer::command_detached(std::vector<std::string> argv) {
     const auto password = options_.admin_password;
     detached_.emplace_back([ep, user, password, argv = std::move(argv)] {
         RedisError e;
-        auto conn = RedisConnection::open({ep, user, password, 0, 500ms, 30000ms}, e);
+        auto conn = RedisConnection::open({ep, user, password, 0, 500ms, 30000ms, {}}, e);
         if (conn) conn->command(argv);
     });
     // Let the command reach the server before the test goes on.
@@ -315,6 +316,12 @@ fluxguard::RedisOptions fast_options(const fluxguard::RedisEndpoint& endpoint) {
     o.reconnect_backoff_max = 300ms;
     o.batch_size = 64;
     return o;
+}
+
+std::int64_t now_s() {
+    return std::chrono::duration_cast<std::chrono::seconds>(
+               std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {

@@ -147,6 +147,9 @@ class Recorder {
 // Store options with test-sized timeouts and intervals.
 fluxguard::RedisOptions fast_options(const fluxguard::RedisEndpoint& endpoint);
 
+// Unix time in seconds, as the store writes it.
+std::int64_t now_s();
+
 // Polls `pred` every 5 ms until it holds or `timeout` passes.
 bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 

@@ -18,12 +18,6 @@ namespace {
 // A correctness bound, not a speed target: submit() never waits on Redis.
 constexpr auto kMaxSubmit = 5ms;
 
-std::int64_t now_s() {
-    return std::chrono::duration_cast<std::chrono::seconds>(
-               std::chrono::system_clock::now().time_since_epoch())
-        .count();
-}
-
 bool connected(const RedisFleetStore& s) { return s.stats().connected; }
 
 // Submits a fresh domain and waits for its merged view: the store works.

@@ -1,10 +1,13 @@
 // Pure parts of the store, no Redis: key encoding, options, the pub/sub
-// message codec, backoff.
+// message codec, the instance's identity, backoff.
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
 #include <set>
 
 #include "backoff.h"
 #include "fleet_events.h"
+#include "fleet_instance.h"
 #include "fleet_script.h"
 #include "harness.h"
 #include "key_layout.h"
@@ -76,7 +79,8 @@ TEST_CASE("decode accepts only what encode produces", "[store][layout]") {
 TEST_CASE("keys of hostile domains stay in their own tag and never equal a global key",
           "[store][layout]") {
     KeyLayout layout("fluxguard:");
-    std::set<std::string> all{layout.blocked(), layout.pool_addr(), layout.pool_ns()};
+    std::set<std::string> all{layout.blocked(), layout.pool_addr(), layout.pool_ns(),
+                              layout.instances()};
     std::size_t expected = all.size();
     for (const auto& n : hostile_names()) {
         const auto k = layout.domain_keys(n);
@@ -90,11 +94,37 @@ TEST_CASE("keys of hostile domains stay in their own tag and never equal a globa
         }
         CHECK(layout.domain_of(layout.block_key(n)) == n);
         all.insert(layout.block_key(n));
-        expected += 7;
+        // The same bytes as an instance id (a host name is not ours to trust).
+        const auto instance = layout.instance_key(n);
+        CHECK(instance == "fluxguard:instance:" + tag);
+        CHECK_FALSE(layout.domain_of(instance));
+        all.insert(instance);
+        expected += 8;
     }
     CHECK(all.size() == expected);
     CHECK_FALSE(layout.domain_of(layout.blocked()));
     CHECK_FALSE(layout.domain_of(layout.pool_addr()));
+}
+
+TEST_CASE("instance ids keep the host's bytes, connection names only safe ones",
+          "[store][registry]") {
+    const auto self = fluxguard::FleetInstance::this_process();
+    CHECK_FALSE(self.host.empty());
+    CHECK(self.pid == ::getpid());
+    CHECK(self.started > 1700000000);
+    CHECK(self.id() ==
+          self.host + ":" + std::to_string(self.pid) + ":" + std::to_string(self.started));
+    // The same instance, however often asked.
+    CHECK(fluxguard::FleetInstance::this_process().id() == self.id());
+    CHECK(self.client_name() == "fluxguard-resolver-" + KeyLayout::encode_domain(self.host) + "-" +
+                                    std::to_string(self.pid));
+    for (const auto& host : hostile_names()) {
+        const fluxguard::FleetInstance in{host, 42, 7, ""};
+        INFO("host bytes: " << KeyLayout::encode_domain(host));
+        CHECK(in.id() == host + ":42:7");
+        // CLIENT SETNAME takes bytes 33..126 only.
+        for (unsigned char c : in.client_name()) CHECK((c > 0x20 && c < 0x7f));
+    }
 }
 
 TEST_CASE("validate names every bad option", "[store][options]") {
