@@ -156,7 +156,7 @@ void FluxScorer::expire(DomainState& state, std::int64_t now) const {
     // Idle for a whole window: its changes are history too.
     state.answer_changes = state.cross_network_changes = 0;
     state.changed_answer_addresses = state.novel_answer_addresses = 0;
-    state.ns_changes = state.ns_glue_changes = 0;
+    state.ns_changes = state.ns_glue_changes = state.cname_target_changes = 0;
 }
 
 FluxScorer::AddressEntry& FluxScorer::add_address(DomainState& state, const IpAddress& address,
@@ -220,6 +220,11 @@ void FluxScorer::rotate(DomainState& state, const Observation& obs, std::uint64_
         }
         it->key = key;
     }
+    // CNAME targets that rotate: the alias moving from one target to another.
+    const std::uint64_t target =
+        obs.chain.size() > 1 ? std::hash<std::string>{}(obs.chain.back()) : 0;
+    if (known_name && it->cname_target != target) ++state.cname_target_changes;
+    it->cname_target = target;
     it->answer_hash = answer_hash;
     it->asns = answer_asns;
     it->last_seen = obs.time;
@@ -258,6 +263,7 @@ void FluxScorer::update_name_servers(const std::string& domain, DomainState& sta
     ns_parts.clear();
     for (const auto& ns : obs.name_servers) {
         ns_parts.push_back(std::hash<std::string>{}(ns.name));
+        state.ns_min_ttl = std::min(state.ns_min_ttl, ns.ttl);
         auto entry = std::find_if(state.name_servers.begin(), state.name_servers.end(),
                                   [&](const NameServerEntry& e) { return e.name == ns.name; });
         if (entry == state.name_servers.end()) {
@@ -444,7 +450,9 @@ void FluxScorer::explain(const DomainState& state, const PoolMatch& pool, const 
         {"names_followed", n(state.rotations.size())},
         {"distinct_name_servers", n(state.name_servers.size())},
         {"ns_glue_changes", n(state.ns_glue_changes)},
+        {"ns_min_ttl", n(state.ns_min_ttl == UINT32_MAX ? 0 : state.ns_min_ttl)},
         {"cname_targets", n(state.cname_targets.size())},
+        {"cname_target_changes", n(state.cname_target_changes)},
         {"pool_hits", n(pool.address_hits)},
         {"addresses_last_hour", n(hour_addresses)},
         {"asns_last_hour", n(count_distinct(std::move(hour_asns)))},

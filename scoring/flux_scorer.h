@@ -54,9 +54,10 @@
 // countries (no mmdb record) never count as distinct ones; answer changes
 // count while the domain keeps addresses in the window (one idle for a whole
 // window starts over).
-// Features kept for the evidence but not weighted: TTLs, how often the answer
-// set changes, how long addresses stay in use, records per answer, the
-// domain's age in our data, distinct CNAME targets, and the addresses, ASNs
+// Features kept for the evidence but not weighted: TTLs (of answers and of NS
+// records), how often the answer set changes, how long addresses stay in use,
+// records per answer, the domain's age in our data, distinct CNAME targets and
+// how often a name's CNAME moved to another target, and the addresses, ASNs
 // and countries of the last hour (the score counts the whole window).
 // Cost per answer: distinct ASNs, countries and prefixes are tallied as
 // addresses come and go (tally.h); only addresses new to the domain are
@@ -137,6 +138,7 @@ private:
     struct NameRotation {
         std::uint64_t key = 0;  // hash of name and type
         std::uint64_t answer_hash = 0;
+        std::uint64_t cname_target = 0;  // hash of the chain's end, 0 without CNAME
         std::int64_t last_seen = 0;
         std::array<std::uint32_t, 4> asns{};  // of the last answer, 0 = none
     };
@@ -159,6 +161,8 @@ private:
         std::uint32_t novel_answer_addresses = 0;    // of which new to the domain
         std::uint32_t ns_changes = 0;
         std::uint32_t ns_glue_changes = 0;
+        std::uint32_t cname_target_changes = 0;  // a name's CNAME pointing elsewhere
+        std::uint32_t ns_min_ttl = UINT32_MAX;
         std::int64_t ns_rotated_at = -1;  // last NS set or glue change
         std::uint16_t max_records = 0;
         bool flagged = false;

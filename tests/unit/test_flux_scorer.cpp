@@ -964,3 +964,30 @@ TEST_CASE("scorer: the memory estimate follows the tracked state and its cap", "
     scorer.forget("d1199.test");
     CHECK(scorer.memory_bytes() <= full + 1024);
 }
+
+TEST_CASE("scorer: CNAME targets that rotate and NS TTLs are in the evidence", "[flux_scorer]") {
+    ScoringConfig cfg;
+    cfg.threshold = -1000;
+    cfg.min_resolutions = 4;
+    FluxScorer scorer(cfg, fgtest::fixture_geo());
+    std::optional<Evidence> ev;
+    // www.alias.test -> edgeN.alias.test, the target moving on every time
+    // but the second.
+    const int targets[] = {1, 1, 2, 3};
+    for (int r = 0; r < 4; ++r) {
+        auto obs = resolution(t0 + r, "www.alias.test", {flux_v4(1, 1)});
+        obs.chain = {"www.alias.test", "edge" + std::to_string(targets[r]) + ".alias.test"};
+        obs.name_servers = {{"ns1.alias.test", static_cast<std::uint32_t>(600 - r * 100), {}}};
+        ev = scorer.observe("alias.test", obs);
+    }
+    REQUIRE(ev);
+    const auto feature = [&](const std::string& name) {
+        for (const auto& [key, value] : ev->features)
+            if (key == name) return value;
+        FAIL("no feature " << name);
+        return -1.0;
+    };
+    CHECK(feature("cname_target_changes") == 2);
+    CHECK(feature("cname_targets") == 3);
+    CHECK(feature("ns_min_ttl") == 300);
+}
