@@ -52,6 +52,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -318,6 +319,13 @@ stub-zone:
         self.conf.write_text(text)
         env = dict(os.environ)
         env["FLUXGUARD_CONF"] = str(self.args.fluxguard_conf)
+        if self.with_module:
+            # Its own copy with a metrics endpoint: how many answers went unscored.
+            self.metrics_port = free_port()
+            conf = self.work / ("fluxguard-%s.conf" % self.name)
+            conf.write_text(self.args.fluxguard_conf.read_text() +
+                            "metrics-address: 127.0.0.1:%d\n" % self.metrics_port)
+            env["FLUXGUARD_CONF"] = str(conf)
         self.log_path = self.work / ("unbound-%s.log" % self.name)
         self.proc = subprocess.Popen([self.args.unbound, "-d", "-c", str(self.conf)],
                                      stdout=subprocess.DEVNULL, stderr=open(self.log_path, "w"),
@@ -356,6 +364,18 @@ stub-zone:
         out = subprocess.run([self.args.unbound_control, "-c", str(self.conf), "stats_noreset"],
                              capture_output=True, text=True, check=True).stdout
         return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+    def scoring_counts(self):
+        """(answers handed to the module, answers dropped unscored) so far;
+        (0, 0) for stock Unbound."""
+        if not self.with_module:
+            return 0, 0
+        url = "http://127.0.0.1:%d/metrics" % self.metrics_port
+        with urllib.request.urlopen(url, timeout=5) as r:
+            text = r.read().decode()
+        value = lambda name: float(re.search(r"^%s (\S+)$" % name, text, re.M).group(1))
+        return (value("fluxguard_resolutions_observed_total"),
+                value("fluxguard_resolutions_dropped_total"))
 
     def verdicts(self):
         return sum(1 for line in self.log_path.read_text(errors="replace").splitlines()
@@ -430,7 +450,7 @@ def run_workload(args, work, nsd, files, workload):
     pair = {"stock": Unbound(args, work, nsd.port, False),
             "fluxguard": Unbound(args, work, nsd.port, True)}
     out = {cfg: {"qps": [], "cpu_us": [], "scoring_us": [], "latencies": [], "lost": 0,
-                 "rcodes": {}}
+                 "rcodes": {}, "answers": 0, "unscored": 0}
            for cfg in pair}
     try:
         for u in pair.values():
@@ -446,10 +466,14 @@ def run_workload(args, work, nsd, files, workload):
             for cfg in order(i):
                 u = pair[cfg]
                 cpu0, scoring0 = u.cpu_seconds(), u.cpu_seconds("fg-scoring")
+                seen0, dropped0 = u.scoring_counts()
                 t = dnsperf(u.port, path, args.seconds, once=(workload != "hit"))
                 cpu = u.cpu_seconds() - cpu0
                 scoring = u.cpu_seconds("fg-scoring") - scoring0
+                seen, dropped = u.scoring_counts()
                 o = out[cfg]
+                o["answers"] += seen - seen0
+                o["unscored"] += dropped - dropped0
                 o["qps"].append(t["qps"])
                 o["cpu_us"].append(cpu / max(t["completed"], 1) * 1e6)
                 o["scoring_us"].append(scoring / max(t["completed"], 1) * 1e6)
@@ -577,8 +601,9 @@ def report(args, results, memory, mach, versions, elapsed):
     out = []
     out.append("| workload | stock QPS | fluxguard QPS | fluxguard / stock (IQR of the slices) | target "
                "| Unbound CPU µs per query, stock / fluxguard (of which the scoring thread) "
+               "| answers left unscored "
                "| latency p50 / p99 (ms), stock | fluxguard | p99 added (ms) | target |")
-    out.append("|---|---|---|---|---|---|---|---|---|---|")
+    out.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for w in args.workloads:
         r = results[w]
         a, b = r["stock"], r["fluxguard"]
@@ -591,11 +616,13 @@ def report(args, results, memory, mach, versions, elapsed):
         target_l = "< 0.1: %s" % ("met" if added < 0.1 else "**not met**")
         q1, q3 = percentile(r["ratios"], 25), percentile(r["ratios"], 75)
         scoring = median(b["scoring_us"]) if b.get("scoring_us") else float("nan")
+        unscored = ("%.1f %% of %s" % (100.0 * b["unscored"] / b["answers"], fmt_n(b["answers"]))
+                    if b.get("answers") else "–")
         out.append("| %s | %s | %s | %.1f %% (%.0f–%.0f %%) | %s | %.1f / %.1f (%+.0f %%; %.1f) "
-                   "| %.3f / %.3f | %.3f / %.3f | %+.3f | %s |" % (
+                   "| %s | %.3f / %.3f | %.3f / %.3f | %+.3f | %s |" % (
                        names[w], fmt_n(median(a["qps"])), fmt_n(median(b["qps"])), ratio * 100,
                        q1 * 100, q3 * 100, target_q, ca, cb, (cb / ca - 1) * 100 if ca else float("nan"),
-                       scoring,
+                       scoring, unscored,
                        a["p50"] * 1e3, a["p99"] * 1e3, b["p50"] * 1e3, b["p99"] * 1e3, added,
                        target_l))
     if memory:

@@ -3,7 +3,8 @@
 // the scorer's locks, the geo databases, libpsl or the fleet store (house
 // style: the hot path is a copy and a block look-up). When scoring falls
 // behind, answers are dropped and counted, never queued without bound and
-// never waited for.
+// never waited for. The thread runs at a lower priority than the workers, so
+// on a machine short of CPU resolution wins and answers go unscored instead.
 // The price: the answer whose resolution crosses the threshold has already
 // gone to its client; the block (and the purge of cached names) applies
 // from the next query on, microseconds later.
@@ -28,6 +29,8 @@ public:
 
     // Answers waiting at most; about 6 MiB when full of typical answers.
     static constexpr std::size_t capacity = 16384;
+    // The thread's nice value: below the resolver's workers.
+    static constexpr int scoring_nice = 10;
 
     explicit ScoringThread(Score score);
     // Scores what is already queued, then stops.

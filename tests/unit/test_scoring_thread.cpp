@@ -1,6 +1,12 @@
 // The module's hand-over to its scoring thread (module/observation_copy,
 // module/scoring_thread): plain C records and a thread, no Unbound.
 #include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <thread>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -146,4 +152,31 @@ TEST_CASE("scoring thread: a full queue drops and counts, never waits", "[scorin
     gate.notify_all();
     thread.reset();  // everything accepted is scored before it stops
     CHECK(scored.load() + dropped == submitted);
+}
+
+TEST_CASE("scoring thread: named fg-scoring, below the workers' priority", "[scoring_thread]") {
+    std::atomic<bool> ran{false};
+    ScoringThread thread([&](const fg_observation&) { ran = true; });
+    Source s(std::string("\x03www\x04zone\x00", 10));
+    REQUIRE(thread.submit(s.obs));
+    for (int i = 0; i < 500 && !ran; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    REQUIRE(ran);  // the thread has started and set its priority
+    int found = 0;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+        std::ifstream comm(task.path() / "comm");
+        std::string name;
+        std::getline(comm, name);
+        if (name != "fg-scoring") continue;
+        ++found;
+        std::ifstream stat(task.path() / "stat");
+        std::string line;
+        std::getline(stat, line);
+        // Fields after the command's closing parenthesis: state is the 3rd
+        // field of the line, nice the 19th.
+        std::istringstream rest(line.substr(line.rfind(')') + 2));
+        std::vector<std::string> fields{std::istream_iterator<std::string>(rest), {}};
+        REQUIRE(fields.size() > 16);
+        CHECK(std::stoi(fields[16]) == ScoringThread::scoring_nice);
+    }
+    CHECK(found == 1);
 }
