@@ -51,6 +51,14 @@ const fluxguard::ScorePart& part(const Evidence& e, const std::string& feature) 
     return *it;
 }
 
+// An unweighted feature of the evidence, by name.
+double feature(const Evidence& e, const std::string& name) {
+    for (const auto& [key, value] : e.features)
+        if (key == name) return value;
+    FAIL("no feature " << name);
+    return -1.0;
+}
+
 void check_part(const Evidence& e, const std::string& feature, double value, double weight,
                 double factor) {
     INFO("part " << feature);
@@ -862,10 +870,7 @@ TEST_CASE("scorer: rotation is followed per name", "[flux_scorer]") {
     REQUIRE(ev);
     CHECK(ev->resolutions == 8);
     CHECK(part(*ev, "cross_network_changes").value == 1);
-    const auto changes = std::find_if(ev->features.begin(), ev->features.end(),
-                                      [](const auto& f) { return f.first == "answer_changes"; });
-    REQUIRE(changes != ev->features.end());
-    CHECK(changes->second == 1);
+    CHECK(feature(*ev, "answer_changes") == 1);
 
     SECTION("a new name bringing new hosts in new networks is a change") {
         ScoringConfig c2 = cfg;
@@ -911,10 +916,7 @@ TEST_CASE("scorer: name servers at several providers are not double flux until t
         REQUIRE(moved);
         CHECK(part(*moved, "ns_distinct_asns").value == 3);
         CHECK(part(*moved, "ns_distinct_asns").factor > 0);
-        const auto glue = std::find_if(moved->features.begin(), moved->features.end(),
-                                       [](const auto& f) { return f.first == "ns_glue_changes"; });
-        REQUIRE(glue != moved->features.end());
-        CHECK(glue->second == 2);
+        CHECK(feature(*moved, "ns_glue_changes") == 2);
     }
 }
 
@@ -927,16 +929,10 @@ TEST_CASE("scorer: the last hour is reported beside the window", "[flux_scorer]"
     scorer.observe("hour.test", resolution(t0 + 7200, "www.hour.test", {flux_v4(3, 1)}));
     const auto ev = scorer.observe("hour.test", resolution(t0 + 7300, "www.hour.test", {flux_v4(4, 1)}));
     REQUIRE(ev);
-    const auto feature = [&](const std::string& name) {
-        for (const auto& [key, value] : ev->features)
-            if (key == name) return value;
-        FAIL("no feature " << name);
-        return -1.0;
-    };
     CHECK(part(*ev, "distinct_addresses").value == 4);  // the day window
-    CHECK(feature("addresses_last_hour") == 2);
-    CHECK(feature("asns_last_hour") == 2);
-    CHECK(feature("countries_last_hour") == 2);
+    CHECK(feature(*ev, "addresses_last_hour") == 2);
+    CHECK(feature(*ev, "asns_last_hour") == 2);
+    CHECK(feature(*ev, "countries_last_hour") == 2);
 }
 
 TEST_CASE("scorer: the memory estimate follows the tracked state and its cap", "[flux_scorer]") {
@@ -981,13 +977,7 @@ TEST_CASE("scorer: CNAME targets that rotate and NS TTLs are in the evidence", "
         ev = scorer.observe("alias.test", obs);
     }
     REQUIRE(ev);
-    const auto feature = [&](const std::string& name) {
-        for (const auto& [key, value] : ev->features)
-            if (key == name) return value;
-        FAIL("no feature " << name);
-        return -1.0;
-    };
-    CHECK(feature("cname_target_changes") == 2);
-    CHECK(feature("cname_targets") == 3);
-    CHECK(feature("ns_min_ttl") == 300);
+    CHECK(feature(*ev, "cname_target_changes") == 2);
+    CHECK(feature(*ev, "cname_targets") == 3);
+    CHECK(feature(*ev, "ns_min_ttl") == 300);
 }
