@@ -20,18 +20,18 @@ int run(const Args& args) {
     auto redis = connect(ctx);
     // Most recently seen first.
     auto hosts =
-        redis.command({"ZREVRANGE", ctx.tool.hosts, "0", std::to_string(limit - 1), "WITHSCORES"});
-    if (hosts.is_error()) throw RedisClientError("ZREVRANGE " + ctx.tool.hosts + ": " + hosts.str);
-    const auto total = redis.command({"ZCARD", ctx.tool.hosts}).as_int();
+        redis.command({"ZREVRANGE", ctx.keys.hosts(), "0", std::to_string(limit - 1), "WITHSCORES"});
+    if (hosts.is_error()) throw RedisClientError("ZREVRANGE " + ctx.keys.hosts() + ": " + hosts.str);
+    const auto total = redis.command({"ZCARD", ctx.keys.hosts()}).as_int();
     std::vector<std::pair<std::string, std::int64_t>> list;
     for (std::size_t i = 0; i + 1 < hosts.elements.size(); i += 2)
         list.emplace_back(hosts.elements[i].str, hosts.elements[i + 1].as_int());
     std::vector<Argv> reads;
     for (const auto& [ip, t] : list) {
-        const auto key = ctx.tool.host(ip);
-        reads.push_back({"HMGET", key, "first_seen", "last_seen", "count"});
-        reads.push_back({"SMEMBERS", key + ":domains"});
-        reads.push_back({"SMEMBERS", key + ":ports"});
+        const auto keys = ctx.keys.host_keys(ip);
+        reads.push_back({"HMGET", keys.hash, "first_seen", "last_seen", "count"});
+        reads.push_back({"SMEMBERS", keys.domains});
+        reads.push_back({"SMEMBERS", keys.ports});
     }
     const auto r = redis.pipeline(reads);
     nlohmann::ordered_json out = nlohmann::ordered_json::array();
@@ -74,7 +74,7 @@ int run(const Args& args) {
     if (shown == 0) {
         std::cout << fmt::format("no infected hosts{} in {}\n",
                                  domain_filter ? " for " + printable(*domain_filter) : "",
-                                 printable(ctx.tool.hosts));
+                                 printable(ctx.keys.hosts()));
         return 0;
     }
     std::cout << table.render();

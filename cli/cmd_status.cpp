@@ -164,7 +164,7 @@ int run(const Args& args) {
                                          {"ZCARD", ctx.keys.pool_addr()},
                                          {"ZCARD", ctx.keys.pool_ns()},
                                          {"ZCARD", ctx.tool.allow},
-                                         {"ZCARD", ctx.tool.hosts},
+                                         {"ZCARD", ctx.keys.hosts()},
                                          {"XLEN", ctx.tool.sinkhole_hits},
                                          {"PUBSUB", "NUMSUB", ctx.keys.channel()}});
     // Blocks by source.

@@ -20,18 +20,11 @@ ToolKeys::ToolKeys(const std::string& p)
       expires(p + "expires"),
       expires_addr(p + "expires:addr"),
       audit(p + "audit"),
-      hosts(p + "hosts"),
       sinkhole_hits(p + "sinkhole:hits"),
       prefix(p) {}
 
 std::string ToolKeys::allow_entry(std::string_view domain) const {
     return prefix + "allow:{" + KeyLayout::encode_domain(domain) + "}";
-}
-
-// The sinkhole's layout: the client address is the sinkhole's own text of an
-// IP address, so it stands in the key as it is.
-std::string ToolKeys::host(std::string_view ip) const {
-    return fmt::format("{}host:{{{}}}", prefix, ip);
 }
 
 RedisOptions redis_options_from(const Config& config) {

@@ -44,10 +44,8 @@ struct ToolKeys {
     std::string expires;        // ZSET domain -> unix time its feed block ends
     std::string expires_addr;   // ZSET packed address -> unix time its feed entry ends
     std::string audit;          // STREAM of operator actions
-    std::string hosts;          // ZSET client ip -> last seen (sinkhole and resolvers)
     std::string sinkhole_hits;  // STREAM of sinkhole records
     std::string allow_entry(std::string_view domain) const;  // HASH since, who, reason
-    std::string host(std::string_view ip) const;             // HASH first_seen, last_seen, count
     std::string prefix;
 };
 
