@@ -27,7 +27,10 @@ class ScoringThread {
 public:
     using Score = std::function<void(const fg_observation&)>;
 
-    // Answers waiting at most; about 6 MiB when full of typical answers.
+    // Answers waiting at most. Each holds its bytes plus 40 bytes per record
+    // and ~140 of bookkeeping (observation_copy.h): an estimated 0.5-1 KiB
+    // for an A answer with its delegation, so up to ~16 MiB when full (not
+    // measured; fluxguard_memory_bytes reports the real figure).
     static constexpr std::size_t capacity = 16384;
     // The thread's nice value: below the resolver's workers.
     static constexpr int scoring_nice = 10;
