@@ -24,8 +24,6 @@ using namespace fluxguard;
 // link and the engine), then the fleet link (calls the engine).
 struct fg_engine {
     std::unique_ptr<Engine> engine;
-    fg_purge_fn purge = nullptr;
-    void* purge_arg = nullptr;
     std::unique_ptr<FleetLink> fleet;
     std::unique_ptr<ScoringThread> scoring;
     std::unique_ptr<ModuleMetrics> metrics;
@@ -85,18 +83,14 @@ fg_log_fn g_log = nullptr;
 
 void log_line(LogLevel level, std::string_view message);
 
-// On the scoring thread: score, share with the fleet, and when a domain gets
-// blocked drop its names from the resolver's cache.
+// On the scoring thread: score and share with the fleet (the engine purges
+// the resolver's cache when it blocks).
 void score(fg_engine& engine, const fg_observation& in) {
     try {
         const Observation obs = to_observation(in);
         FleetUpdate update;
         auto outcome = engine.engine->observe(obs, engine.fleet ? &update : nullptr);
         if (engine.fleet) engine.fleet->share(std::move(update), outcome.new_block);
-        if (!outcome.new_block || !engine.purge) return;
-        for (const auto& name : outcome.new_block->names)
-            if (auto wire = name_to_wire(name))
-                engine.purge(engine.purge_arg, wire->data(), wire->size());
     } catch (const std::exception& e) {
         log_line(LogLevel::error, fmt::format("fluxguard: observation dropped: {}", e.what()));
     } catch (...) {
@@ -120,7 +114,11 @@ fg_engine* fg_engine_create(const char* config_path, fg_log_fn log, fg_purge_fn 
         g_log = log;
         const std::string path = config_path ? config_path : config_path_from_environment();
         auto config = load_config(path);
-        auto engine = std::make_unique<Engine>(std::move(config), log_line);
+        auto purge_name = [purge, purge_arg](const std::string& name) {
+            if (auto wire = name_to_wire(name); wire && purge)
+                purge(purge_arg, wire->data(), wire->size());
+        };
+        auto engine = std::make_unique<Engine>(std::move(config), log_line, purge_name);
         const Config& c = engine->config();
         log_line(LogLevel::info,
                  fmt::format("fluxguard: loaded {}: policy {}, asn-database {}, country-database "
@@ -129,17 +127,9 @@ fg_engine* fg_engine_create(const char* config_path, fg_log_fn log, fg_purge_fn 
                              c.allow.size()));
         auto handle = std::make_unique<fg_engine>();
         handle->engine = std::move(engine);
-        handle->purge = purge;
-        handle->purge_arg = purge_arg;
         if (c.fleet.redis) {
-            fg_engine* raw = handle.get();
-            auto purge_name = [raw](const std::string& name) {
-                if (auto wire = name_to_wire(name); wire && raw->purge)
-                    raw->purge(raw->purge_arg, wire->data(), wire->size());
-            };
             try {
-                handle->fleet = std::make_unique<FleetLink>(*handle->engine, c.fleet, purge_name,
-                                                            log_line);
+                handle->fleet = std::make_unique<FleetLink>(*handle->engine, c.fleet, log_line);
             } catch (const std::invalid_argument& e) {
                 throw ConfigError(fmt::format("{}: {}", path, e.what()));
             }

@@ -32,8 +32,8 @@ RedisOptions redis_options(const FleetConfig& c) {
 
 }  // namespace
 
-FleetLink::FleetLink(Engine& engine, const FleetConfig& config, Purge purge, Log log)
-    : engine_(engine), purge_(std::move(purge)), log_(std::move(log)) {
+FleetLink::FleetLink(Engine& engine, const FleetConfig& config, Log log)
+    : engine_(engine), log_(std::move(log)) {
     RedisOptions options = redis_options(config);
     if (auto problems = validate(options); !problems.empty())
         throw std::invalid_argument(problems.front());
@@ -42,7 +42,7 @@ FleetLink::FleetLink(Engine& engine, const FleetConfig& config, Purge purge, Log
         if (auto block = engine_.judge_fleet(view)) store_->publish_block(std::move(*block));
     };
     callbacks.on_block = [this](const FleetBlock& block) {
-        for (const auto& name : engine_.apply_block(block)) purge_(name);
+        engine_.apply_block(block);
     };
     callbacks.on_unblock = [this](const std::string& domain) {
         if (engine_.apply_unblock(domain))

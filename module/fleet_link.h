@@ -1,7 +1,8 @@
 // Joins this resolver's engine to the fleet through the Redis store: local
 // observations go out (queued, never waited for), the fleet's combined views
 // come back and may block, and blocks decided anywhere land in the local
-// blocklist with the cached names purged. Callbacks run on the store's thread.
+// blocklist (the engine purges the cached names). Callbacks run on the
+// store's thread.
 #pragma once
 
 #include <functional>
@@ -16,11 +17,10 @@ namespace fluxguard {
 
 class FleetLink {
 public:
-    using Purge = std::function<void(const std::string& name)>;
     using Log = std::function<void(LogLevel, std::string_view)>;
 
     // Throws std::invalid_argument naming a bad Redis setting.
-    FleetLink(Engine& engine, const FleetConfig& config, Purge purge, Log log);
+    FleetLink(Engine& engine, const FleetConfig& config, Log log);
     ~FleetLink();
 
     // After the engine has scored an observation locally.
@@ -30,7 +30,6 @@ public:
 
 private:
     Engine& engine_;
-    Purge purge_;
     Log log_;
     std::unique_ptr<FleetStore> store_;
 };

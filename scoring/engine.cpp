@@ -3,14 +3,16 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <span>
 
 #include "dns_name.h"
 
 namespace fluxguard {
 
-Engine::Engine(Config config, LogSink log)
+Engine::Engine(Config config, LogSink log, CachePurge purge)
     : config_(std::move(config)),
       log_(std::move(log)),
+      purge_(std::move(purge)),
       geo_(config_.asn_database, config_.country_database),
       scorer_(config_.scoring, geo_) {}
 
@@ -64,13 +66,25 @@ Engine::Outcome Engine::observe(const Observation& obs, FleetUpdate* update) {
                 update->addresses.push_back({a.address, geo.asn, geo.country});
             }
     }
+    // Blocked already: this answer was queued for scoring when the block
+    // came, so it went out, and the block's own purge may have missed its
+    // names. Looked at only now that the scorer has recorded them (see
+    // enforce()).
+    const std::span<const std::string> names =
+        obs.chain.empty() ? std::span(&obs.qname, 1) : std::span(obs.chain);
+    if (config_.policy != Policy::monitor && blocklist_.size() != 0 &&
+        std::any_of(names.begin(), names.end(),
+                    [&](const std::string& n) { return blocklist_.covering(n).has_value(); })) {
+        purge(names);
+        return {};
+    }
     if (!evidence) return {};
 
     const bool enforce = config_.policy != Policy::monitor;
     verdicts_.fetch_add(1, std::memory_order_relaxed);
     log_(LogLevel::info, to_json_line(*evidence, enforce ? "block" : "monitor"));
     if (!enforce) return {};
-    if (!blocklist_.add({domain, block_reason(*evidence), evidence->score, evidence->time}))
+    if (!this->enforce({domain, block_reason(*evidence), evidence->score, evidence->time}))
         return {};
     return {std::move(evidence)};
 }
@@ -88,12 +102,33 @@ std::optional<FleetBlock> Engine::judge_fleet(const FleetView& view) {
                       block_reason(*evidence), line};
 }
 
-std::vector<std::string> Engine::apply_block(const FleetBlock& block) {
-    if (config_.policy == Policy::monitor || allowed(block.domain)) return {};
-    if (!blocklist_.add({block.domain, block.reason, block.score, block.since})) return {};
-    auto names = scorer_.mark_blocked(block.domain, block.since);
-    names.push_back(block.domain);
-    return names;
+bool Engine::apply_block(const FleetBlock& block) {
+    if (config_.policy == Policy::monitor || allowed(block.domain)) return false;
+    return enforce({block.domain, block.reason, block.score, block.since});
+}
+
+// The cache is purged before the block shows, so that names cached long ago
+// are gone by the time any client can see the block, and again after, for
+// names resolved in between: their answers passed the worker's block check,
+// and the scorer recorded them before observe() looked at the blocklist, so
+// either observe() saw this block or the second mark_blocked() sees them.
+bool Engine::enforce(Block block) {
+    if (blocklist_.covering(block.domain)) return false;
+    const std::string domain = block.domain;
+    const auto names_seen = [&] {
+        auto names = scorer_.mark_blocked(domain, block.since);
+        names.push_back(domain);
+        return names;
+    };
+    purge(names_seen());
+    if (!blocklist_.add(block)) return false;
+    purge(names_seen());
+    return true;
+}
+
+void Engine::purge(std::span<const std::string> names) const {
+    if (!purge_) return;
+    for (const auto& name : names) purge_(name);
 }
 
 bool Engine::apply_unblock(const std::string& domain) {

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <shared_mutex>
+#include <span>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,15 +27,21 @@ namespace fluxguard {
 
 enum class LogLevel { info, warning, error };
 using LogSink = std::function<void(LogLevel, std::string_view)>;
+// Drops a name's answers from the resolver's cache (the resolver answers
+// cache hits without asking the engine). Called from any thread.
+using CachePurge = std::function<void(const std::string& name)>;
 
 class Engine {
 public:
     // Opens the geo databases; throws GeoError when one is unusable.
-    Engine(Config config, LogSink log);
+    // `purge` (may be empty) keeps the resolver's cache in step with the
+    // blocklist: every name of a domain seen resolving is purged before its
+    // block shows and again after, so that a client that has seen the block
+    // is not handed a cached answer of the domain afterwards.
+    Engine(Config config, LogSink log, CachePurge purge = {});
 
     struct Outcome {
-        // Set when this observation blocked a domain: the names whose cached
-        // answers must go, so the resolver stops handing them out.
+        // Set when this observation blocked the domain (for the fleet).
         std::optional<Evidence> new_block;
     };
     // `update`, when given, receives what this resolution adds to the
@@ -45,9 +52,8 @@ public:
     std::optional<FleetBlock> judge_fleet(const FleetView& view);
 
     // A block or unblock decided anywhere in the fleet (or by an operator).
-    // apply_block returns the names under the domain this instance has seen
-    // resolving, whose cached answers must go; empty if already blocked.
-    std::vector<std::string> apply_block(const FleetBlock& block);
+    // apply_block is true when the domain was not blocked here before.
+    bool apply_block(const FleetBlock& block);
     bool apply_unblock(const std::string& domain);
 
     // The operators' allow list kept in the fleet store, replacing the last
@@ -66,9 +72,12 @@ public:
 
 private:
     bool allowed(std::string_view name) const;
+    bool enforce(Block block);
+    void purge(std::span<const std::string> names) const;
 
     Config config_;
     LogSink log_;
+    CachePurge purge_;
     GeoDatabase geo_;
     RegistrableDomains registrable_;
     FluxScorer scorer_;

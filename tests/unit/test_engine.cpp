@@ -75,9 +75,31 @@ std::string blocked_domain(const Engine& engine, std::string_view name) {
 
 }  // namespace
 
+// Records the engine's cache purges, and whether each came while the block
+// of `watched` was already visible to a resolver worker.
+struct Purges {
+    std::vector<std::pair<std::string, bool>> calls;
+    const Engine* engine = nullptr;
+    std::string watched = "flux.test";
+    fluxguard::CachePurge sink() {
+        return [this](const std::string& name) {
+            calls.emplace_back(name, engine && engine->blocked(watched).has_value());
+        };
+    }
+    std::vector<std::string> names(bool when_blocked) const {
+        std::vector<std::string> out;
+        for (const auto& [name, blocked] : calls)
+            if (blocked == when_blocked) out.push_back(name);
+        std::sort(out.begin(), out.end());
+        return out;
+    }
+};
+
 TEST_CASE("engine: policy nxdomain flags and blocks the registrable domain", "[engine]") {
     Log log;
-    Engine engine(engine_config(Policy::nxdomain), log.sink());
+    Purges purges;
+    Engine engine(engine_config(Policy::nxdomain), log.sink(), purges.sink());
+    purges.engine = &engine;
     const int expected = expected_crossing(engine.config().scoring);
     REQUIRE(expected > 0);
 
@@ -93,6 +115,14 @@ TEST_CASE("engine: policy nxdomain flags and blocks the registrable domain", "[e
     CHECK(ev->domain == "flux.test");
     CHECK(ev->trigger_name == "www.flux.test");
     CHECK(log.lines.size() == 1);
+    // Its names left the cache before the block showed and after; the
+    // resolutions after the block were blocked by the resolver, not scored
+    // here, yet each is purged again (cheap, and the race is not knowable).
+    const std::vector<std::string> seen{"flux.test", "www.flux.test"};
+    CHECK(purges.names(false) == seen);
+    const auto after = purges.names(true);
+    const auto scored_after_block = expected + 40 - blocks[0];
+    CHECK(std::count(after.begin(), after.end(), "www.flux.test") == 1 + scored_after_block);
 
     CHECK(engine.blocklist().size() == 1);
     for (const char* name : {"flux.test", "www.flux.test", "a.b.c.flux.test"}) {
@@ -304,36 +334,57 @@ TEST_CASE("engine: names under one registrable domain add up", "[engine]") {
 
 TEST_CASE("engine: blocks and unblocks decided elsewhere (fleet, operator)", "[engine]") {
     Log log;
-    Engine engine(engine_config(Policy::nxdomain, {"allowed.test"}), log.sink());
+    Purges purges;
+    Engine engine(engine_config(Policy::nxdomain, {"allowed.test"}), log.sink(), purges.sink());
+    purges.engine = &engine;
     // Seen resolving here, not flagged.
     CHECK_FALSE(engine.observe(fgtest::resolution(t0, "a.flux.test", {rotating_v4(0)})).new_block);
     CHECK_FALSE(
         engine.observe(fgtest::resolution(t0 + 1, "b.flux.test", {rotating_v4(1)})).new_block);
+    CHECK(purges.calls.empty());
 
     const fluxguard::FleetBlock block{"flux.test", 42.5, t0 + 5, "operator", "operator: flux", ""};
-    auto names = engine.apply_block(block);
-    std::sort(names.begin(), names.end());
-    // The names to purge from the cache: those seen resolving, and the domain.
-    CHECK(names == std::vector<std::string>{"a.flux.test", "b.flux.test", "flux.test"});
+    CHECK(engine.apply_block(block));
+    // The names seen resolving, and the domain, leave the cache before the
+    // block shows (no client that saw the block gets them from the cache
+    // afterwards) and again after (for answers cached in between).
+    const std::vector<std::string> seen{"a.flux.test", "b.flux.test", "flux.test"};
+    CHECK(purges.names(false) == seen);
+    CHECK(purges.names(true) == seen);
     const auto b = engine.blocked("www.flux.test");
     REQUIRE(b);
     CHECK(b->domain == "flux.test");
     CHECK(b->reason == "operator: flux");
     CHECK(b->score == 42.5);
     CHECK(b->since == t0 + 5);
-    CHECK(engine.apply_block(block).empty());  // already blocked
+    purges.calls.clear();
+    CHECK_FALSE(engine.apply_block(block));  // already blocked
+    CHECK(purges.calls.empty());
+
+    // An answer scored after the block went out before it (it waited to be
+    // scored): its names are purged, since the block's purges may have come
+    // before the scorer knew them.
+    auto late = fgtest::resolution(t0 + 6, "c.flux.test", {rotating_v4(2)});
+    late.chain = {"c.alias.test", "c.flux.test"};
+    CHECK_FALSE(engine.observe(late).new_block);
+    CHECK(purges.names(true) == std::vector<std::string>{"c.alias.test", "c.flux.test"});
 
     // Already blocked: local resolutions do not flag it again.
     CHECK(drive(engine, "www.flux.test", 60).empty());
     CHECK(log.lines.empty());
 
     // A domain never seen here: just the domain to purge.
-    CHECK(engine.apply_block({"other.test", 1, t0, "feed", "feed", ""}) ==
-          std::vector<std::string>{"other.test"});
+    purges.calls.clear();
+    purges.watched = "other.test";
+    CHECK(engine.apply_block({"other.test", 1, t0, "feed", "feed", ""}));
+    CHECK(purges.names(false) == std::vector<std::string>{"other.test"});
+    CHECK(purges.names(true) == std::vector<std::string>{"other.test"});
     CHECK(blocked_domain(engine, "x.other.test") == "other.test");
-    // Allowlisted: refused.
-    CHECK(engine.apply_block({"allowed.test", 1, t0, "feed", "feed", ""}).empty());
+    // Allowlisted: refused, nothing purged.
+    purges.calls.clear();
+    CHECK_FALSE(engine.apply_block({"allowed.test", 1, t0, "feed", "feed", ""}));
     CHECK_FALSE(engine.blocked("allowed.test"));
+    CHECK(purges.calls.empty());
 
     CHECK(engine.apply_unblock("flux.test"));
     CHECK_FALSE(engine.blocked("www.flux.test"));
@@ -344,7 +395,7 @@ TEST_CASE("engine: blocks and unblocks decided elsewhere (fleet, operator)", "[e
 TEST_CASE("engine: policy monitor ignores blocks from elsewhere", "[engine]") {
     Log log;
     Engine engine(engine_config(Policy::monitor), log.sink());
-    CHECK(engine.apply_block({"flux.test", 1, t0, "feed", "feed", ""}).empty());
+    CHECK_FALSE(engine.apply_block({"flux.test", 1, t0, "feed", "feed", ""}));
     CHECK_FALSE(engine.blocked("flux.test"));
     CHECK(engine.blocklist().size() == 0);
 }
@@ -398,7 +449,7 @@ TEST_CASE("engine: the operators' allow list from the fleet store is honoured", 
     engine.set_operator_allow_list({"Flux.Test.", "not a name!"});
     CHECK_FALSE(engine.observe(fgtest::resolution(t0, "www.flux.test", answer)).new_block);
     CHECK_FALSE(engine.observe(fgtest::resolution(t0 + 1, "a.flux.test", answer)).new_block);
-    CHECK(engine.apply_block({"flux.test", 1.0, t0, "operator", "test", ""}).empty());
+    CHECK_FALSE(engine.apply_block({"flux.test", 1.0, t0, "operator", "test", ""}));
     CHECK_FALSE(engine.blocked("www.flux.test"));
     // A new list replaces the old one: the domain is scored again.
     engine.set_operator_allow_list({});
