@@ -51,7 +51,9 @@ Engine::Outcome Engine::observe(const Observation& obs, FleetUpdate* update) {
         update->addresses.clear();
         update->name_servers.clear();
     }
-    auto evidence = scorer_.observe(domain, obs, update ? &update->addresses : nullptr);
+    bool flagged_before = false;
+    auto evidence =
+        scorer_.observe(domain, obs, update ? &update->addresses : nullptr, &flagged_before);
     if (update) {
         update->domain = domain;
         update->time = obs.time;
@@ -67,15 +69,10 @@ Engine::Outcome Engine::observe(const Observation& obs, FleetUpdate* update) {
             }
     }
     // Blocked already: this answer was queued for scoring when the block
-    // came, so it went out, and the block's own purge may have missed its
-    // names. Looked at only now that the scorer has recorded them (see
-    // enforce()).
-    const std::span<const std::string> names =
-        obs.chain.empty() ? std::span(&obs.qname, 1) : std::span(obs.chain);
-    if (config_.policy != Policy::monitor && blocklist_.size() != 0 &&
-        std::any_of(names.begin(), names.end(),
-                    [&](const std::string& n) { return blocklist_.covering(n).has_value(); })) {
-        purge(names);
+    // came, so it went out, and the block's purges may have come before the
+    // scorer knew its names (see enforce()).
+    if (flagged_before && config_.policy != Policy::monitor) {
+        purge(obs.chain.empty() ? std::span(&obs.qname, 1) : std::span(obs.chain));
         return {};
     }
     if (!evidence) return {};
@@ -109,9 +106,12 @@ bool Engine::apply_block(const FleetBlock& block) {
 
 // The cache is purged before the block shows, so that names cached long ago
 // are gone by the time any client can see the block, and again after, for
-// names resolved in between: their answers passed the worker's block check,
-// and the scorer recorded them before observe() looked at the blocklist, so
-// either observe() saw this block or the second mark_blocked() sees them.
+// names resolved in between. An answer that passed the worker's block check
+// is recorded by the scorer under the lock mark_blocked() takes: recorded
+// first, mark_blocked() returns its name; after, observe() finds the domain
+// flagged and purges it. (Not covered: a block for a domain this instance
+// has no state for, racing its first resolution here; that answer stays
+// cached for its TTL.)
 bool Engine::enforce(Block block) {
     if (blocklist_.covering(block.domain)) return false;
     const std::string domain = block.domain;

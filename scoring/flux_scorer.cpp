@@ -505,7 +505,8 @@ void FluxScorer::join_pools(const std::string& domain, const DomainState& state,
 }
 
 std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Observation& obs,
-                                            std::vector<Sighting>* sightings) {
+                                            std::vector<Sighting>* sightings,
+                                            bool* flagged_before) {
     if (obs.addresses.empty()) return std::nullopt;
     std::uint32_t answer_ttl = UINT32_MAX;
     for (const auto& a : obs.addresses) answer_ttl = std::min(answer_ttl, a.ttl);
@@ -525,6 +526,7 @@ std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Obs
         } account{shard, state};
         state.last_seen = obs.time;
         for (const auto& name : obs.chain) remember(state.names, name, max_names);
+        if (flagged_before) *flagged_before = state.flagged;
         if (answer_ttl > config_.ttl_ceiling) return std::nullopt;
         update(domain, state, obs, answer_ttl, sightings);
         if (state.cleared) return std::nullopt;

@@ -99,9 +99,12 @@ public:
     // flagged domain's addresses and name servers join the flux pools.
     // `sightings`, when given, receives the answer's addresses with their
     // geo data (what the fleet store shares), or stays empty when the answer
-    // was no evidence (TTL above the ceiling).
+    // was no evidence (TTL above the ceiling). `flagged_before`, when given,
+    // tells whether the domain was flagged (or marked blocked) before this
+    // resolution; it is read under the same lock as mark_blocked() writes it.
     std::optional<Evidence> observe(const std::string& domain, const Observation& obs,
-                                    std::vector<Sighting>* sightings = nullptr);
+                                    std::vector<Sighting>* sightings = nullptr,
+                                    bool* flagged_before = nullptr);
 
     // Scores the fleet's combined counts of a domain (store/), with what this
     // instance knows of it for the rest. Returns the evidence the first time

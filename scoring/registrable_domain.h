@@ -14,8 +14,8 @@ namespace fluxguard {
 
 class RegistrableDomains {
 public:
-    // Loads the system's Public Suffix List (Debian's publicsuffix package)
-    // and falls back to the list built into libpsl.
+    // Loads the system's Public Suffix List (Debian's publicsuffix package),
+    // in its text form, and falls back to the list built into libpsl.
     RegistrableDomains();
 
     // "www.example.co.uk" -> "example.co.uk". A name that is itself a public
