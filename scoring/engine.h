@@ -66,7 +66,9 @@ public:
     const Config& config() const { return config_; }
     const Blocklist& blocklist() const { return blocklist_; }
     std::size_t tracked_domains() const { return scorer_.tracked_domains(); }
-    std::size_t memory_bytes() const { return scorer_.memory_bytes() + blocklist_.memory_bytes(); }
+    std::size_t memory_bytes() const {
+        return scorer_.memory_bytes() + blocklist_.memory_bytes() + registrable_.memory_bytes();
+    }
     // Verdicts logged so far (blocks, and flags under policy monitor).
     std::uint64_t verdicts() const { return verdicts_.load(std::memory_order_relaxed); }
 

@@ -76,6 +76,12 @@ std::size_t FluxScorer::state_bytes(const DomainState& s) {
     return n;
 }
 
+void FluxScorer::account(Shard& shard, DomainState& state) {
+    const std::size_t now = state_bytes(state);
+    shard.bytes = shard.bytes - state.accounted_bytes + now;
+    state.accounted_bytes = now;
+}
+
 std::size_t FluxScorer::memory_bytes() const {
     std::size_t n = pools_.memory_bytes();
     for (const auto& shard : shards_) {
@@ -87,7 +93,7 @@ std::size_t FluxScorer::memory_bytes() const {
 
 void FluxScorer::evict_one(Shard& locked) {
     auto pop = [this](Shard& shard) {
-        shard.bytes -= state_bytes(shard.lru.back());
+        shard.bytes -= shard.lru.back().accounted_bytes;
         shard.index.erase(shard.lru.back().domain);
         shard.lru.pop_back();
         tracked_.fetch_sub(1, std::memory_order_relaxed);
@@ -117,7 +123,7 @@ FluxScorer::DomainState& FluxScorer::touch(Shard& shard, const std::string& doma
     state.oldest_address_seen = now;
     tracked_.fetch_add(1, std::memory_order_relaxed);
     shard.index.emplace(state.domain, shard.lru.begin());
-    shard.bytes += state_bytes(state);
+    account(shard, state);
     return state;
 }
 
@@ -520,10 +526,9 @@ std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Obs
         // Whatever this resolution adds to the state is counted on the way out.
         struct Account {
             Shard& shard;
-            const DomainState& state;
-            std::size_t before = state_bytes(state);
-            ~Account() { shard.bytes += state_bytes(state) - before; }
-        } account{shard, state};
+            DomainState& state;
+            ~Account() { account(shard, state); }
+        } accounted{shard, state};
         state.last_seen = obs.time;
         for (const auto& name : obs.chain) remember(state.names, name, max_names);
         if (flagged_before) *flagged_before = state.flagged;
@@ -607,7 +612,6 @@ void FluxScorer::forget(const std::string& domain) {
         return;
     }
     DomainState& state = *it->second;
-    shard.bytes -= state_bytes(state);
     DomainState fresh;
     fresh.domain = std::move(state.domain);  // the index views this string
     fresh.first_seen = state.last_seen;
@@ -615,8 +619,9 @@ void FluxScorer::forget(const std::string& domain) {
     fresh.last_seen = state.last_seen;
     fresh.names = std::move(state.names);
     fresh.cleared = true;
+    fresh.accounted_bytes = state.accounted_bytes;
     state = std::move(fresh);
-    shard.bytes += state_bytes(state);
+    account(shard, state);
 }
 
 }  // namespace fluxguard

@@ -153,6 +153,7 @@ private:
     };
     struct DomainState {
         std::string domain;
+        std::size_t accounted_bytes = 0;  // its share of Shard::bytes
         std::int64_t first_seen = 0;
         std::int64_t last_seen = 0;
         std::int64_t oldest_address_seen = 0;  // no address expires before this + window
@@ -189,7 +190,7 @@ private:
         mutable std::mutex mutex;
         std::list<DomainState> lru;  // most recent first
         std::unordered_map<std::string_view, std::list<DomainState>::iterator> index;
-        std::size_t bytes = 0;  // state_bytes() of every domain here
+        std::size_t bytes = 0;  // state_bytes() of every domain here, as last accounted
     };
     struct PoolMatch {
         std::size_t address_hits = 0;
@@ -203,6 +204,8 @@ private:
     };
 
     static std::size_t state_bytes(const DomainState& state);
+    // Brings shard.bytes up to date with what `state` holds now.
+    static void account(Shard& shard, DomainState& state);
     Shard& shard_for(const std::string& domain);
     DomainState& touch(Shard& shard, const std::string& domain, std::int64_t now);
     void evict_one(Shard& locked);

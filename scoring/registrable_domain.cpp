@@ -6,8 +6,6 @@
 
 namespace fluxguard {
 
-void RegistrableDomains::Free::operator()(psl_ctx_st* ctx) const noexcept { psl_free(ctx); }
-
 namespace {
 
 // The text form of the list psl_latest() would load (Debian's publicsuffix
@@ -24,15 +22,54 @@ psl_ctx_st* load_text_list() {
 
 }  // namespace
 
-RegistrableDomains::RegistrableDomains() : ctx_(load_text_list()) {
+void RegistrableDomains::Free::operator()(psl_ctx_st* ctx) const noexcept { psl_free(ctx); }
+
+RegistrableDomains::RegistrableDomains() : ctx_(load_text_list()), memo_(memo_slots) {
     if (!ctx_) ctx_.reset(psl_latest(nullptr));
     active_ = ctx_ ? ctx_.get() : psl_builtin();
 }
 
+// psl_registrable_domain() walks a name's suffixes from the longest and stops
+// at the first public suffix, answering the suffix one label longer. So the
+// answer for label.parent is: none when the name is itself a public suffix,
+// the name when its parent is one (libpsl has no answer for the parent then),
+// else the parent's answer. Parents repeat (www.x.com, mail.x.com), so their
+// answers are remembered: one suffix test per name instead of one per label.
 std::string RegistrableDomains::of(std::string_view name) const {
     const std::string n(name);
-    const char* reg = active_ ? psl_registrable_domain(active_, n.c_str()) : nullptr;
-    return reg ? std::string(reg) : n;
+    if (!active_) return n;
+    const auto dot = name.find('.');
+    const bool has_parent = dot != std::string_view::npos && dot + 1 < name.size();
+    const std::string_view parent = has_parent ? name.substr(dot + 1) : std::string_view();
+    Slot* slot = has_parent ? &memo_[std::hash<std::string_view>{}(parent) % memo_slots] : nullptr;
+    if (slot) {
+        std::unique_lock lock(memo_mutex_);
+        if (slot->parent == parent) {
+            std::string answer = slot->registrable;
+            lock.unlock();
+            if (psl_is_public_suffix(active_, n.c_str())) return n;
+            return answer.empty() ? n : answer;
+        }
+    }
+    const char* reg = psl_registrable_domain(active_, n.c_str());
+    if (!reg) return n;  // a public suffix: says nothing of its parent
+    std::string answer(reg);
+    if (slot) {
+        // What this answer says of the parent's (see above).
+        std::lock_guard lock(memo_mutex_);
+        slot->parent.assign(parent);
+        slot->registrable.assign(answer == n ? std::string_view() : std::string_view(answer));
+    }
+    return answer;
+}
+
+std::size_t RegistrableDomains::memory_bytes() const {
+    std::lock_guard lock(memo_mutex_);
+    std::size_t n = memo_.capacity() * sizeof(Slot);
+    for (const auto& slot : memo_)
+        for (const auto* s : {&slot.parent, &slot.registrable})
+            if (s->capacity() > 15) n += s->capacity() + 1;
+    return n;
 }
 
 }  // namespace fluxguard

@@ -1,12 +1,15 @@
 // The registrable domain ("eTLD+1") of a name, from the Public Suffix List via
 // libpsl. Flux state and blocks are kept per registrable domain, so a family's
-// throw-away subdomains add up. Safe to share across threads: libpsl's
-// lookups are read-only on an immutable context.
+// throw-away subdomains add up. Thread-safe: libpsl's lookups are read-only
+// on an immutable context, and the memo of parents has its own lock.
 #pragma once
 
+#include <cstddef>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 struct psl_ctx_st;
 
@@ -20,15 +23,28 @@ public:
 
     // "www.example.co.uk" -> "example.co.uk". A name that is itself a public
     // suffix, or that has no registrable part, is returned unchanged, so it
-    // is still tracked on its own.
+    // is still tracked on its own. Exactly libpsl's psl_registrable_domain().
     std::string of(std::string_view name) const;
+
+    // Heap held by the memo of parents (a few hundred KiB at most).
+    std::size_t memory_bytes() const;
 
 private:
     struct Free {
         void operator()(psl_ctx_st* ctx) const noexcept;
     };
+    // A direct-mapped memo of parents (zone names) and their answers: fixed
+    // size, nothing to expire, a colliding parent just takes the slot.
+    struct Slot {
+        std::string parent;       // "" when unused
+        std::string registrable;  // libpsl's answer for parent, "" for none
+    };
+    static constexpr std::size_t memo_slots = 8192;
+
     std::unique_ptr<psl_ctx_st, Free> ctx_;
     const psl_ctx_st* active_ = nullptr;
+    mutable std::mutex memo_mutex_;
+    mutable std::vector<Slot> memo_;
 };
 
 }  // namespace fluxguard

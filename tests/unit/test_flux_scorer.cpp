@@ -957,8 +957,13 @@ TEST_CASE("scorer: the memory estimate follows the tracked state and its cap", "
     CHECK(scorer.tracked_domains() == 200);
     CHECK(scorer.memory_bytes() == Approx(static_cast<double>(full)).epsilon(0.1));
     // A domain forgotten by an operator keeps only its names.
+    const std::size_t before_forget = scorer.memory_bytes();
     scorer.forget("d1199.test");
+    CHECK(scorer.memory_bytes() < before_forget);
     CHECK(scorer.memory_bytes() <= full + 1024);
+    // Forgotten and evicted states leave nothing behind in the estimate.
+    fill(2000, 2200);
+    CHECK(scorer.memory_bytes() == Approx(static_cast<double>(full)).epsilon(0.1));
 }
 
 TEST_CASE("scorer: CNAME targets that rotate and NS TTLs are in the evidence", "[flux_scorer]") {

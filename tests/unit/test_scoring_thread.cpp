@@ -128,23 +128,30 @@ TEST_CASE("scoring thread: a full queue drops and counts, never waits", "[scorin
     std::mutex gate_mutex;
     std::condition_variable gate;
     bool open = false;
+    bool entered = false;
     std::atomic<std::uint64_t> scored{0};
     std::optional<ScoringThread> thread;
     thread.emplace([&](const fg_observation&) {
         std::unique_lock lock(gate_mutex);
+        entered = true;
+        gate.notify_all();
         gate.wait(lock, [&] { return open; });
         ++scored;
     });
     Source s(std::string("\x03www\x04zone\x00", 10));
+    // One answer first, and the scorer stuck on it: then the queue takes
+    // exactly `capacity` more, whatever the scheduler does.
+    REQUIRE(thread->submit(s.obs));
+    {
+        std::unique_lock lock(gate_mutex);
+        REQUIRE(gate.wait_for(lock, std::chrono::seconds(10), [&] { return entered; }));
+    }
     const std::size_t extra = 1000;
-    const std::size_t submitted = ScoringThread::capacity + extra;
-    for (std::size_t i = 0; i < submitted; ++i) thread->submit(s.obs);
-    // The scorer is stuck on the first batch it took (at most 256): the
-    // queue held `capacity` more, the rest was dropped.
+    const std::size_t submitted = 1 + ScoringThread::capacity + extra;
+    for (std::size_t i = 1; i < submitted; ++i) thread->submit(s.obs);
     const std::uint64_t dropped = thread->dropped();
-    CHECK(dropped >= extra - 256);
-    CHECK(dropped < extra);
-    CHECK(thread->queued() <= ScoringThread::capacity);
+    CHECK(dropped == extra);
+    CHECK(thread->queued() == ScoringThread::capacity);
     {
         const std::lock_guard lock(gate_mutex);
         open = true;
