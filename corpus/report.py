@@ -301,10 +301,10 @@ def render(labels, rows, other, args, skipped):
     n_benign = sum(r["domains"] for r in benign_rows)
     fp = sum(r["flagged"] for r in benign_rows)
     verdict = "PASS" if all(targets) else "FAIL"
-    summary = ("SUMMARY: %s: %d/%d targets met; flux detected %d/%d (%.1f%%); benign flagged %d/%d; "
-               "%d flagged domains not in the labels" % (verdict, sum(targets), len(targets), det, n_flux,
-                                                          100.0 * det / n_flux if n_flux else 0.0,
-                                                          fp, n_benign, len(other)))
+    summary = ("SUMMARY: %s: %d/%d targets met; flux detected %d/%d (%.1f%%), %d missed or late; "
+               "benign flagged %d/%d; %d flagged domains not in the labels" % (
+                   verdict, sum(targets), len(targets), det, n_flux,
+                   100.0 * det / n_flux if n_flux else 0.0, len(late), fp, n_benign, len(other)))
     out.append("**%s**" % summary)
     out.append("")
     return "\n".join(out), summary

@@ -109,7 +109,7 @@ std::vector<config_parser::Key> settings(Config& c) {
          [&c](std::string_view v) { c.scoring.weight_ns_asns = parse_double(v); }},
         {"weight-ns-changes", "9.27", "score per change of the domain's NS set",
          [&c](std::string_view v) { c.scoring.weight_ns_changes = parse_double(v); }},
-        {"weight-pool", "200",
+        {"weight-pool", "250",
          "score for an answer entirely inside the pool of known flux addresses (scaled by the "
          "share that is), or for a name server in the pool",
          [&c](std::string_view v) { c.scoring.weight_pool = parse_double(v); }},
@@ -160,7 +160,7 @@ std::vector<config_parser::Key> settings(Config& c) {
          [&c](std::string_view v) { c.fleet.queue_size = parse_uint(v, 16, 10000000); }},
         {"score-bias", "-142.38", "constant term of the score (Holz et al. 2008)",
          [&c](std::string_view v) { c.scoring.score_bias = parse_double(v); }},
-        {"flux-threshold", "0", "a domain whose score exceeds this is flagged",
+        {"flux-threshold", "50", "a domain whose score exceeds this is flagged",
          [&c](std::string_view v) { c.scoring.threshold = parse_double(v); }},
         {"ttl-ceiling", "1800",
          "answers whose lowest TTL is above this many seconds are not flux evidence",

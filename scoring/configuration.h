@@ -29,9 +29,9 @@ struct ScoringConfig {
     double weight_ns_addresses = 1.32;
     double weight_ns_asns = 18.54;
     double weight_ns_changes = 9.27;
-    double weight_pool = 200.0;
+    double weight_pool = 250.0;
     double score_bias = -142.38;
-    double threshold = 0.0;
+    double threshold = 50.0;
     std::uint32_t ttl_ceiling = 1800;
     std::uint32_t min_resolutions = 2;
     std::uint32_t window = 86400;

@@ -184,11 +184,11 @@ TEST_CASE("config: defaults are the documented ones", "[configuration]") {
     CHECK(c.scoring.weight_ns_asns == 18.54);
     CHECK(c.scoring.weight_ns_changes == 9.27);
     CHECK(c.scoring.weight_cross_changes == 9.27);
-    CHECK(c.scoring.weight_pool == 200.0);
+    CHECK(c.scoring.weight_pool == 250.0);
     CHECK(c.scoring.pool_ttl == 604800);
     CHECK(c.scoring.max_pool_entries == 1000000);
     CHECK(c.scoring.score_bias == -142.38);
-    CHECK(c.scoring.threshold == 0.0);
+    CHECK(c.scoring.threshold == 50.0);
     CHECK(c.scoring.ttl_ceiling == 1800);
     CHECK(c.scoring.min_resolutions == 2);
     CHECK(c.scoring.window == 86400);
@@ -216,7 +216,7 @@ TEST_CASE("config: defaults are the documented ones", "[configuration]") {
                              "weight-ns-asns: 18.54",
                              "weight-ns-changes: 9.27",
                              "weight-cross-changes: 9.27",
-                             "weight-pool: 200",
+                             "weight-pool: 250",
                              "pool-ttl: 604800",
                              "max-pool-entries: 1000000",
                              "score-bias: -142.38",
@@ -225,7 +225,7 @@ TEST_CASE("config: defaults are the documented ones", "[configuration]") {
                              "redis-database: 0",
                              "redis-key-prefix: fluxguard:",
                              "redis-queue-size: 65536",
-                             "flux-threshold: 0",
+                             "flux-threshold: 50",
                              "ttl-ceiling: 1800",
                              "min-resolutions: 2",
                              "window: 86400",

@@ -253,6 +253,10 @@ TEST_CASE("scorer: answers with a TTL above ttl-ceiling are not evidence", "[flu
 TEST_CASE("scorer: addresses older than the window stop counting", "[flux_scorer]") {
     ScoringConfig cfg;
     cfg.window = 3600;
+    // Holz et al.'s own threshold: the fixture has ten flux networks, too few
+    // for these histories to cross the stricter default; what is tested here
+    // is the mechanism, not the calibration (docs/accuracy.md).
+    cfg.threshold = 0;
     const std::vector<std::string> first = {flux_v4(1, 1), flux_v4(2, 1), flux_v4(3, 1),
                                             flux_v4(4, 1)};
     const std::vector<std::string> second = {flux_v4(5, 1), flux_v4(6, 1), flux_v4(7, 1),
@@ -365,6 +369,10 @@ TEST_CASE("scorer: least recently seen domains are evicted and start from scratc
           "[flux_scorer]") {
     ScoringConfig cfg;
     cfg.max_domains = 160;
+    // Holz et al.'s own threshold: the fixture has ten flux networks, too few
+    // for these histories to cross the stricter default; what is tested here
+    // is the mechanism, not the calibration (docs/accuracy.md).
+    cfg.threshold = 0;
     const std::vector<std::string> four = {flux_v4(1, 1), flux_v4(2, 1), flux_v4(3, 1),
                                            flux_v4(4, 1)};
     const std::vector<std::string> two_more = {flux_v4(5, 1), flux_v4(6, 1)};
@@ -810,7 +818,11 @@ TEST_CASE("scorer: a round robin of long-lived servers scores less than flux as 
     // A mirror pool: six servers in six networks, four per answer, the
     // same six coming back. Flux: two new hosts per answer, cycling
     // through the ten flux networks.
-    const ScoringConfig cfg;
+    ScoringConfig cfg;
+    // Holz et al.'s own threshold: the fixture has ten flux networks, too few
+    // for these histories to cross the stricter default; what is tested here
+    // is the mechanism, not the calibration (docs/accuracy.md).
+    cfg.threshold = 0;
     constexpr int rounds = 6;
     auto pool_answer = [](int r) {
         std::vector<std::string> out;
