@@ -134,6 +134,8 @@ void FluxScorer::count(DomainState& state, const AddressEntry& entry, int delta)
     };
     if (entry.geo.asn != 0) apply(state.asns, entry.geo.asn);
     if (entry.geo.has_country()) apply(state.countries, entry.geo.country);
+    if (entry.address.family() == IpAddress::Family::v6)
+        state.ipv6_addresses = static_cast<std::uint16_t>(state.ipv6_addresses + delta);
     // Weight 0 by default: then counted only for the evidence (evidence()).
     if (config_.weight_prefixes != 0) apply(state.prefixes, entry.address.network_prefix());
 }
@@ -374,8 +376,13 @@ FluxScorer::Features FluxScorer::features(const DomainState& state, const PoolMa
     f.prefixes = n(state.prefixes.distinct());
     f.spread = state.countries.spread();
     // The Zeek ports of the Holz score scale it by nASN/nA: many addresses
-    // in few networks (CDNs, clouds, big sites) are not agents.
-    f.network_ratio = state.addresses.empty() ? 0.0 : f.asns / f.addresses;
+    // in few networks (CDNs, clouds, big sites) are not agents. Counted in
+    // hosts: a dual-stack host's IPv4 and IPv6 addresses sit in one network,
+    // so the larger family stands for the hosts (else every dual-stack flux
+    // agent would halve the ratio).
+    const double v6 = n(state.ipv6_addresses);
+    const double hosts = std::max(f.addresses - v6, v6);
+    f.network_ratio = hosts == 0 ? 0.0 : std::min(1.0, f.asns / hosts);
     f.novelty = state.changed_answer_addresses == 0
                     ? 1.0
                     : n(state.novel_answer_addresses) / n(state.changed_answer_addresses);

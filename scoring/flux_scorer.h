@@ -175,6 +175,7 @@ private:
         std::uint32_t ns_min_ttl = UINT32_MAX;
         std::int64_t ns_rotated_at = -1;  // last NS set or glue change
         std::uint16_t max_records = 0;
+        std::uint16_t ipv6_addresses = 0;  // of `addresses`
         bool flagged = false;
         bool cleared = false;
         std::uint8_t recent_ttl_count = 0;

@@ -212,8 +212,16 @@ struct History {
     }
     // Share of new addresses in the answers that changed; 1 before any did.
     double novelty() const { return changed == 0 ? 1.0 : novel / changed; }
+    // Distinct ASNs per host, the larger address family standing for the
+    // hosts (dual-stack agents), at most 1.
+    double network_ratio() const {
+        double v6 = 0;
+        for (const auto& a : addresses) v6 += a.find(':') != std::string::npos ? 1 : 0;
+        const double hosts = std::max(count() - v6, v6);
+        return hosts == 0 ? 0.0 : std::min(1.0, asns() / hosts);
+    }
     double diversity() const {
-        return addresses.empty() ? 0.0 : spread() * asns() / count() * novelty();
+        return addresses.empty() ? 0.0 : spread() * network_ratio() * novelty();
     }
     double score(const fluxguard::ScoringConfig& c) const {
         return diversity() * (c.weight_addresses * count() + c.weight_asns * asns() +

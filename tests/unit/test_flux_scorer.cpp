@@ -175,6 +175,36 @@ TEST_CASE("scorer: IPv6-only answers", "[flux_scorer]") {
     CHECK(flagged_at == expected);
 }
 
+// Dual-stack agents: each host answers A and AAAA in its one network. nASN/nA
+// counts hosts (the larger family), so such a domain is flagged when its IPv4
+// half alone would be; counting addresses would halve its diversity.
+TEST_CASE("scorer: dual-stack flux hosts count once in the ASN-per-address ratio",
+          "[flux_scorer]") {
+    const ScoringConfig cfg;
+    const int expected = expected_crossing(cfg, rotating_v4);
+    FluxScorer scorer(cfg, fgtest::fixture_geo());
+    History h;
+    int flagged_at = 0;
+    for (int r = 1; r <= 40 && !flagged_at; ++r) {
+        auto a = resolution(t0 + 2 * r, "ds.flux.test", {rotating_v4(r - 1)});
+        auto aaaa = resolution(t0 + 2 * r + 1, "ds.flux.test", {rotating_v6(r - 1)});
+        aaaa.qtype = fluxguard::type_aaaa;
+        h.resolve({rotating_v4(r - 1)});
+        h.resolve({rotating_v6(r - 1)});
+        CHECK(h.network_ratio() == 1.0);  // by addresses it would be 0.5
+        const bool flagged_a = scorer.observe("flux.test", a).has_value();
+        if (auto ev = scorer.observe("flux.test", aaaa); ev || flagged_a) {
+            flagged_at = r;
+            if (ev) {
+                CHECK(feature(*ev, "asn_per_address") == 1.0);
+                check_parts(*ev, cfg, h);
+            }
+        }
+    }
+    CHECK(flagged_at > 0);
+    CHECK(flagged_at <= expected);
+}
+
 TEST_CASE("scorer: the ten flux /48s, N=10 included, are ten networks", "[flux_scorer]") {
     const ScoringConfig cfg;
     std::vector<std::string> answer;
