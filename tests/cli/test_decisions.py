@@ -153,12 +153,14 @@ class DecisionsTest(FluxctlTestCase):
         self.fluxctl("allow", "safe.example", "--remove", "--reason", "again", ok=1)
 
     def test_expire(self):
-        self.fluxctl("deny", "short.example", "--reason", "for a second", "--expires", "1")
-        self.fluxctl("import", "--source", "t", "--expires", "1", "-", stdin="feed.example\n198.18.4.4\n")
+        # Expiries are whole seconds from now: 3 s leaves a busy machine two
+        # seconds for the first look, before anything may have expired.
+        self.fluxctl("deny", "short.example", "--reason", "for a moment", "--expires", "3")
+        self.fluxctl("import", "--source", "t", "--expires", "3", "-", stdin="feed.example\n198.18.4.4\n")
         self.seed_detected("flux.example", int(time.time()), 40.0, ["198.18.1.5"])
         self.r("ZADD", "fluxguard:expires", 1, "flux.example")  # a stale entry: detection wins
         self.assertEqual(self.fluxctl("expire", "--dry-run").stdout.count("would unblock"), 0)
-        time.sleep(2.1)
+        time.sleep(4.1)
         proc = self.fluxctl("expire", "--dry-run")
         self.assertIn("would unblock short.example", proc.stdout)
         self.assertEqual(len(self.r("ZRANGE", "fluxguard:blocked", 0, -1)), 3)
