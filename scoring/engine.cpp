@@ -70,7 +70,7 @@ Engine::Outcome Engine::observe(const Observation& obs, FleetUpdate* update) {
     }
     // Blocked already: this answer was queued for scoring when the block
     // came, so it went out, and the block's purges may have come before the
-    // scorer knew its names (see enforce()).
+    // scorer knew its names (see block_and_purge()).
     if (flagged_before && config_.policy != Policy::monitor) {
         purge(obs.chain.empty() ? std::span(&obs.qname, 1) : std::span(obs.chain));
         return {};
@@ -81,7 +81,7 @@ Engine::Outcome Engine::observe(const Observation& obs, FleetUpdate* update) {
     verdicts_.fetch_add(1, std::memory_order_relaxed);
     log_(LogLevel::info, to_json_line(*evidence, enforce ? "block" : "monitor"));
     if (!enforce) return {};
-    if (!this->enforce({domain, block_reason(*evidence), evidence->score, evidence->time}))
+    if (!block_and_purge({domain, block_reason(*evidence), evidence->score, evidence->time}))
         return {};
     return {std::move(evidence)};
 }
@@ -101,7 +101,7 @@ std::optional<FleetBlock> Engine::judge_fleet(const FleetView& view) {
 
 bool Engine::apply_block(const FleetBlock& block) {
     if (config_.policy == Policy::monitor || allowed(block.domain)) return false;
-    return enforce({block.domain, block.reason, block.score, block.since});
+    return block_and_purge({block.domain, block.reason, block.score, block.since});
 }
 
 // The cache is purged before the block shows, so that names cached long ago
@@ -112,7 +112,7 @@ bool Engine::apply_block(const FleetBlock& block) {
 // flagged and purges it. (Not covered: a block for a domain this instance
 // has no state for, racing its first resolution here; that answer stays
 // cached for its TTL.)
-bool Engine::enforce(Block block) {
+bool Engine::block_and_purge(Block block) {
     if (blocklist_.covering(block.domain)) return false;
     const std::string domain = block.domain;
     const auto names_seen = [&] {

@@ -74,7 +74,8 @@ public:
 
 private:
     bool allowed(std::string_view name) const;
-    bool enforce(Block block);
+    // Adds the block, purging the cache before and after (see engine.cpp).
+    bool block_and_purge(Block block);
     void purge(std::span<const std::string> names) const;
 
     Config config_;
