@@ -17,8 +17,8 @@ constexpr std::size_t max_addresses_per_name_server = 16;
 constexpr std::size_t max_cname_targets = 32;
 constexpr std::size_t max_evidence_addresses = 64;
 
-template <typename T>
-void remember(std::vector<T>& list, const T& value, std::size_t cap) {
+template <typename List, typename T>
+void remember(List& list, const T& value, std::size_t cap) {
     if (list.size() < cap && std::find(list.begin(), list.end(), value) == list.end())
         list.push_back(value);
 }
@@ -57,21 +57,33 @@ FluxScorer::Shard& FluxScorer::shard_for(const std::string& domain) {
     return *shards_[std::hash<std::string>{}(domain) % shard_count];
 }
 
+namespace {
+
+template <typename T, std::size_t N>
+std::size_t spilled_bytes(const absl::InlinedVector<T, N>& v) {
+    return v.capacity() > N ? v.capacity() * sizeof(T) : 0;
+}
+
+std::size_t string_bytes(const std::string& text) {
+    return text.capacity() > 15 ? text.capacity() + 1 : 0;  // beyond the inline buffer
+}
+
+}  // namespace
+
 std::size_t FluxScorer::state_bytes(const DomainState& s) {
-    const auto string_bytes = [](const std::string& text) {
-        return text.capacity() > 15 ? text.capacity() + 1 : 0;  // beyond the inline buffer
-    };
-    // The list node and the index node with its bucket.
-    std::size_t n = sizeof(DomainState) + 2 * sizeof(void*) + sizeof(std::string_view) +
-                    3 * sizeof(void*) + string_bytes(s.domain);
-    n += s.addresses.capacity() * sizeof(AddressEntry);
+    // The state, its place in the shard's vector and its index slot (with
+    // its control byte).
+    std::size_t n = sizeof(DomainState) + sizeof(void*) +
+                    sizeof(std::pair<std::string_view, DomainState*>) + 1 +
+                    string_bytes(s.domain);
+    n += spilled_bytes(s.addresses);
     n += s.asns.heap_bytes() + s.countries.heap_bytes() + s.prefixes.heap_bytes();
     n += s.name_servers.capacity() * sizeof(NameServerEntry);
     for (const auto& ns : s.name_servers)
         n += string_bytes(ns.name) + ns.addresses.capacity() * sizeof(AddressEntry);
-    n += s.rotations.capacity() * sizeof(NameRotation);
+    n += spilled_bytes(s.rotations);
     n += s.cname_targets.capacity() * sizeof(std::uint64_t);
-    n += s.names.capacity() * sizeof(std::string);
+    n += spilled_bytes(s.names);
     for (const auto& name : s.names) n += string_bytes(name);
     return n;
 }
@@ -91,40 +103,69 @@ std::size_t FluxScorer::memory_bytes() const {
     return n;
 }
 
-void FluxScorer::evict_one(Shard& locked) {
-    auto pop = [this](Shard& shard) {
-        shard.bytes -= shard.lru.back().accounted_bytes;
-        shard.index.erase(shard.lru.back().domain);
-        shard.lru.pop_back();
-        tracked_.fetch_sub(1, std::memory_order_relaxed);
+FluxScorer::DomainState* FluxScorer::find(Shard& locked, std::string_view domain) {
+    auto it = locked.index.find(domain);
+    return it == locked.index.end() ? nullptr : it->second;
+}
+
+FluxScorer::DomainState* FluxScorer::evict_one(Shard& locked) {
+    // The hand's next state not seen since it last passed; one turn at most
+    // (it unmarks every state it passes).
+    auto victim = [](Shard& shard) -> std::size_t {
+        for (;; ++shard.hand) {
+            if (shard.hand >= shard.states.size()) shard.hand = 0;
+            DomainState& state = *shard.states[shard.hand];
+            if (!state.recent) return shard.hand++;
+            state.recent = false;
+        }
     };
-    if (!locked.lru.empty()) return pop(locked);
+    auto forget_state = [](Shard& shard, DomainState& state) {
+        shard.bytes -= state.accounted_bytes;
+        shard.index.erase(state.domain);
+    };
+    if (!locked.states.empty()) {
+        DomainState& state = *locked.states[victim(locked)];
+        forget_state(locked, state);
+        state = DomainState{};
+        return &state;
+    }
     // This shard is empty: take from another one whose lock is free now
     // (try_lock, so two threads evicting for each other cannot deadlock).
     for (auto& other : shards_) {
         if (other.get() == &locked) continue;
         std::unique_lock lock(other->mutex, std::try_to_lock);
-        if (lock.owns_lock() && !other->lru.empty()) return pop(*other);
+        if (!lock.owns_lock() || other->states.empty()) continue;
+        auto& states = other->states;
+        const std::size_t at = victim(*other);
+        forget_state(*other, *states[at]);
+        states[at] = std::move(states.back());
+        states.pop_back();
+        tracked_.fetch_sub(1, std::memory_order_relaxed);
+        return nullptr;
     }
+    return nullptr;
 }
 
 FluxScorer::DomainState& FluxScorer::touch(Shard& shard, const std::string& domain,
                                            std::int64_t now) {
-    if (auto it = shard.index.find(domain); it != shard.index.end()) {
-        shard.lru.splice(shard.lru.begin(), shard.lru, it->second);
-        return *it->second;
+    if (DomainState* known = find(shard, domain)) {
+        known->recent = true;
+        return *known;
     }
-    // The cap is global; the domain evicted to make room is the least
-    // recently seen of this shard (a sharded LRU: 16 locks, not one).
-    if (tracked_.load(std::memory_order_relaxed) >= config_.max_domains) evict_one(shard);
-    DomainState& state = shard.lru.emplace_front();
-    state.domain = domain;
-    state.first_seen = now;
-    state.oldest_address_seen = now;
-    tracked_.fetch_add(1, std::memory_order_relaxed);
-    shard.index.emplace(state.domain, shard.lru.begin());
-    account(shard, state);
-    return state;
+    // The cap is global; the domain evicted to make room is this shard's
+    // (a sharded cache: 16 locks, not one).
+    DomainState* state = nullptr;
+    if (tracked_.load(std::memory_order_relaxed) >= config_.max_domains) state = evict_one(shard);
+    if (!state) {
+        state = shard.states.emplace_back(std::make_unique<DomainState>()).get();
+        tracked_.fetch_add(1, std::memory_order_relaxed);
+    }
+    state->domain = domain;
+    state->first_seen = now;
+    state->oldest_address_seen = now;
+    shard.index.emplace(state->domain, state);
+    account(shard, *state);
+    return *state;
 }
 
 void FluxScorer::count(DomainState& state, const AddressEntry& entry, int delta) const {
@@ -144,21 +185,27 @@ void FluxScorer::expire(DomainState& state, std::int64_t now) const {
     const std::int64_t horizon = now - static_cast<std::int64_t>(config_.window);
     if (state.oldest_address_seen >= horizon) return;
     std::int64_t oldest = now;
-    std::erase_if(state.addresses, [&](const AddressEntry& e) {
-        if (e.last_seen >= horizon) {
-            oldest = std::min(oldest, e.last_seen);
-            return false;
-        }
-        count(state, e, -1);
-        return true;
-    });
+    auto& addresses = state.addresses;
+    addresses.erase(std::remove_if(addresses.begin(), addresses.end(),
+                                   [&](const AddressEntry& e) {
+                                       if (e.last_seen >= horizon) {
+                                           oldest = std::min(oldest, e.last_seen);
+                                           return false;
+                                       }
+                                       count(state, e, -1);
+                                       return true;
+                                   }),
+                    addresses.end());
     const auto before = state.name_servers.size();
     std::erase_if(state.name_servers, [&](const NameServerEntry& e) {
         if (e.last_seen >= horizon) oldest = std::min(oldest, e.last_seen);
         return e.last_seen < horizon;
     });
     if (state.name_servers.size() != before) summarise_name_servers(state);
-    std::erase_if(state.rotations, [&](const NameRotation& r) { return r.last_seen < horizon; });
+    auto& rotations = state.rotations;
+    rotations.erase(std::remove_if(rotations.begin(), rotations.end(),
+                                   [&](const NameRotation& r) { return r.last_seen < horizon; }),
+                    rotations.end());
     state.oldest_address_seen = oldest;
     if (!state.addresses.empty()) return;
     // Idle for a whole window: its changes are history too.
@@ -496,7 +543,7 @@ Evidence FluxScorer::evidence(const std::string& domain, const DomainState& stat
     e.threshold = config_.threshold;
     e.resolutions = state.resolutions;
     e.min_ttl = state.min_ttl == UINT32_MAX ? 0 : state.min_ttl;
-    e.names = state.names;
+    e.names.assign(state.names.begin(), state.names.end());
     return e;
 }
 
@@ -562,11 +609,11 @@ std::optional<Evidence> FluxScorer::judge_fleet(const FleetView& view) {
     if (view.resolutions < config_.min_resolutions) return std::nullopt;
     Shard& shard = shard_for(view.domain);
     std::lock_guard lock(shard.mutex);
-    auto it = shard.index.find(view.domain);
     // Only domains this instance has resolved itself: their names are what
     // a block has to purge here, and their state gives the geo spread.
-    if (it == shard.index.end()) return std::nullopt;
-    DomainState& state = *it->second;
+    DomainState* known = find(shard, view.domain);
+    if (!known) return std::nullopt;
+    DomainState& state = *known;
     if (state.flagged || state.cleared) return std::nullopt;
     Features f = features(state, PoolMatch{});
     const auto more = [](double& local, std::uint32_t fleet) {
@@ -596,14 +643,13 @@ std::optional<Evidence> FluxScorer::judge_fleet(const FleetView& view) {
 std::vector<std::string> FluxScorer::mark_blocked(const std::string& domain, std::int64_t now) {
     Shard& shard = shard_for(domain);
     std::lock_guard lock(shard.mutex);
-    auto it = shard.index.find(domain);
-    if (it == shard.index.end()) return {};
-    DomainState& state = *it->second;
-    if (!state.flagged) {
-        state.flagged = true;
-        join_pools(domain, state, now);
+    DomainState* known = find(shard, domain);
+    if (!known) return {};
+    if (!known->flagged) {
+        known->flagged = true;
+        join_pools(domain, *known, now);
     }
-    return state.names;
+    return {known->names.begin(), known->names.end()};
 }
 
 std::size_t FluxScorer::tracked_domains() const {
@@ -613,12 +659,12 @@ std::size_t FluxScorer::tracked_domains() const {
 void FluxScorer::forget(const std::string& domain) {
     Shard& shard = shard_for(domain);
     std::lock_guard lock(shard.mutex);
-    auto it = shard.index.find(domain);
-    if (it == shard.index.end()) {
+    DomainState* known = find(shard, domain);
+    if (!known) {
         touch(shard, domain, 0).cleared = true;
         return;
     }
-    DomainState& state = *it->second;
+    DomainState& state = *known;
     DomainState fresh;
     fresh.domain = std::move(state.domain);  // the index views this string
     fresh.first_seen = state.last_seen;
@@ -626,6 +672,7 @@ void FluxScorer::forget(const std::string& domain) {
     fresh.last_seen = state.last_seen;
     fresh.names = std::move(state.names);
     fresh.cleared = true;
+    fresh.recent = state.recent;
     fresh.accounted_bytes = state.accounted_bytes;
     state = std::move(fresh);
     account(shard, state);

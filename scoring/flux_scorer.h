@@ -77,14 +77,15 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
-#include <list>
 #include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/inlined_vector.h>
 
 #include "configuration.h"
 #include "evidence.h"
@@ -157,6 +158,9 @@ private:
         std::uint16_t asns = 0;
         double spread = 1;
     };
+    // Sized for the usual domain (up to four addresses, two names followed):
+    // then the whole state is one allocation, read in one sweep. Bigger
+    // histories spill to the heap.
     struct DomainState {
         std::string domain;
         std::size_t accounted_bytes = 0;  // its share of Shard::bytes
@@ -178,25 +182,32 @@ private:
         std::uint16_t ipv6_addresses = 0;  // of `addresses`
         bool flagged = false;
         bool cleared = false;
+        bool recent = false;  // seen since the eviction hand last passed
         std::uint8_t recent_ttl_count = 0;
         std::array<std::uint32_t, 8> recent_ttls{};
         std::uint64_t last_ns_hash = 0;
-        std::vector<AddressEntry> addresses;
+        absl::InlinedVector<AddressEntry, 4> addresses;
         Tally<std::uint32_t> asns;
         Tally<std::array<char, 2>> countries;
-        Tally<IpAddress> prefixes;  // only while weight-prefixes is not 0
+        Tally<IpAddress, 1> prefixes;  // only while weight-prefixes is not 0
         std::vector<NameServerEntry> name_servers;
         NameServerSummary ns_summary;
-        std::vector<NameRotation> rotations;
+        absl::InlinedVector<NameRotation, 2> rotations;
         std::vector<std::uint64_t> cname_targets;  // hashes, bounded
-        std::vector<std::string> names;
+        absl::InlinedVector<std::string, 2> names;
     };
-    // A sharded LRU: the state lives in the list node, the index holds a
-    // view of its domain name (list nodes never move).
+    // One shard of the tracked domains. Eviction is second-chance (CLOCK),
+    // the approximation of LRU that page caches use: a hand walks the states
+    // in turn, sparing (and unmarking) those seen since it last passed. It
+    // needs no list to splice on every resolution, and a domain seen once is
+    // the first to go, so a flood of one-off names cannot push out the
+    // domains that keep coming back. The index holds a view of each state's
+    // domain name (states live on the heap and never move).
     struct Shard {
         mutable std::mutex mutex;
-        std::list<DomainState> lru;  // most recent first
-        std::unordered_map<std::string_view, std::list<DomainState>::iterator> index;
+        std::vector<std::unique_ptr<DomainState>> states;
+        std::size_t hand = 0;
+        absl::flat_hash_map<std::string_view, DomainState*, std::hash<std::string_view>> index;
         std::size_t bytes = 0;  // state_bytes() of every domain here, as last accounted
     };
     struct PoolMatch {
@@ -215,7 +226,10 @@ private:
     static void account(Shard& shard, DomainState& state);
     Shard& shard_for(const std::string& domain);
     DomainState& touch(Shard& shard, const std::string& domain, std::int64_t now);
-    void evict_one(Shard& locked);
+    // Makes room for one more domain: returns the victim's state, emptied,
+    // when it came from `locked`; nullptr when it came from another shard.
+    DomainState* evict_one(Shard& locked);
+    static DomainState* find(Shard& locked, std::string_view domain);
     void update(const std::string& domain, DomainState& state, const Observation& obs,
                 std::uint32_t answer_ttl, std::vector<Sighting>* sightings);
     void expire(DomainState& state, std::int64_t now) const;

@@ -1,19 +1,21 @@
 // Distinct values with how many times each is held, kept as values come and
-// go, so "how many distinct ASNs" costs nothing per answer. A flat vector:
-// a domain holds a handful of distinct values (a flux domain that holds
-// hundreds is blocked soon after). Not thread-safe; lives inside a locked
-// domain state.
+// go, so "how many distinct ASNs" costs nothing per answer. A flat vector
+// whose first `Inline` entries sit inside the tally: a domain holds a handful
+// of distinct values (a flux domain that holds hundreds is blocked soon
+// after), so most tallies never touch the heap. Not thread-safe; lives inside
+// a locked domain state.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
-#include <vector>
+
+#include <absl/container/inlined_vector.h>
 
 namespace fluxguard {
 
-template <typename Value>
+template <typename Value, std::size_t Inline = 4>
 class Tally {
 public:
     void add(const Value& value) {
@@ -32,7 +34,9 @@ public:
         }
     }
     std::size_t distinct() const { return counts_.size(); }
-    std::size_t heap_bytes() const { return counts_.capacity() * sizeof(counts_[0]); }
+    std::size_t heap_bytes() const {
+        return counts_.capacity() > Inline ? counts_.capacity() * sizeof(counts_[0]) : 0;
+    }
     std::size_t total() const {
         std::size_t n = 0;
         for (const auto& [_, count] : counts_) n += count;
@@ -57,7 +61,7 @@ private:
         return std::find_if(counts_.begin(), counts_.end(),
                             [&](const auto& entry) { return entry.first == value; });
     }
-    std::vector<std::pair<Value, std::uint32_t>> counts_;
+    absl::InlinedVector<std::pair<Value, std::uint32_t>, Inline> counts_;
 };
 
 }  // namespace fluxguard

@@ -9,7 +9,7 @@ packages=(
   build-essential cmake pkg-config dpkg-dev ca-certificates
   libssl-dev libevent-dev libexpat1-dev flex bison
   # libraries of the module and tools
-  libmaxminddb-dev libhiredis-dev libfmt-dev libpsl-dev publicsuffix
+  libmaxminddb-dev libhiredis-dev libfmt-dev libpsl-dev publicsuffix libabsl-dev
   nlohmann-json3-dev libasio-dev catch2 libbenchmark-dev
   # geo data: a real prefix -> ASN/country source and the GeoLite2-schema writer
   libloc-database python3-location libmaxmind-db-writer-perl mmdb-bin

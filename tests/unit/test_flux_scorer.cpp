@@ -998,9 +998,13 @@ TEST_CASE("scorer: the memory estimate follows the tracked state and its cap", "
     fill(200, 1200);  // evictions from here on
     CHECK(scorer.tracked_domains() == 200);
     CHECK(scorer.memory_bytes() == Approx(static_cast<double>(full)).epsilon(0.1));
-    // A domain forgotten by an operator keeps only its names.
+    // A domain forgotten by an operator keeps only its names: the history
+    // it held beyond its inline state goes (sixteen addresses spill).
+    std::vector<std::string> sixteen;
+    for (int i = 0; i < 16; ++i) sixteen.push_back(fgtest::cdn_v4(3000 + i));
+    scorer.observe("wide.test", resolution(t0 + 1300, "www.wide.test", sixteen));
     const std::size_t before_forget = scorer.memory_bytes();
-    scorer.forget("d1199.test");
+    scorer.forget("wide.test");
     CHECK(scorer.memory_bytes() < before_forget);
     CHECK(scorer.memory_bytes() <= full + 1024);
     // Forgotten and evicted states leave nothing behind in the estimate.

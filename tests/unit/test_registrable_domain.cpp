@@ -37,7 +37,7 @@ TEST_CASE("registrable domains: the usual cases", "[registrable_domain]") {
     CHECK(domains.of("www.flux.test") == "flux.test");
 }
 
-// of() remembers each parent's answer; whatever order names come in, what
+// of() remembers names and their parents; whatever order names come in, what
 // it says must be what libpsl says of the whole name, wildcard (*.ck,
 // *.compute.amazonaws.com) and exception (!www.ck) rules included.
 TEST_CASE("registrable domains: the memo of parents agrees with libpsl", "[registrable_domain]") {
