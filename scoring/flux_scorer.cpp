@@ -401,7 +401,8 @@ void FluxScorer::update(const std::string& domain, DomainState& state, const Obs
 FluxScorer::PoolMatch FluxScorer::match_pools(const Observation& obs) const {
     PoolMatch match;
     if (pools_.size() == 0) return match;
-    std::vector<IpAddress> answer;
+    thread_local std::vector<IpAddress> answer;
+    answer.clear();
     for (const auto& a : obs.addresses) answer.push_back(a.address);
     match.address_hits = pools_.address_hits(answer, obs.time);
     match.address_share = answer.empty() ? 0.0
@@ -550,6 +551,11 @@ Evidence FluxScorer::evidence(const std::string& domain, const DomainState& stat
 void FluxScorer::join_pools(const std::string& domain, const DomainState& state,
                             std::int64_t now) {
     for (const auto& a : state.addresses) pools_.add_address(a.address, now);
+    pool_name_servers(domain, state, now);
+}
+
+void FluxScorer::pool_name_servers(const std::string& domain, const DomainState& state,
+                                   std::int64_t now) {
     // A name server joins the pool only when it is itself part of the flux:
     // inside the flagged domain, or fluxing across networks. Flux domains
     // often sit at ordinary DNS hosters, whose other customers must not
@@ -591,8 +597,11 @@ std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Obs
         if (state.cleared) return std::nullopt;
         if (state.flagged) {
             // A flagged domain keeps feeding the pools: the hosts it moves
-            // to are the ones its family's next domains will use.
-            join_pools(domain, state, obs.time);
+            // to are the ones its family's next domains will use. Only
+            // this answer's: the rest joined when they were answered, and
+            // hosts the domain has left expire from the pools in their time.
+            for (const auto& a : obs.addresses) pools_.add_address(a.address, obs.time);
+            pool_name_servers(domain, state, obs.time);
             return std::nullopt;
         }
         if (state.resolutions < config_.min_resolutions && !pool.decisive(obs.addresses.size())) return std::nullopt;

@@ -260,7 +260,9 @@ private:
                  std::int64_t now, Evidence& out) const;
     Evidence evidence(const std::string& domain, const DomainState& state,
                       const Observation& obs, const PoolMatch& pool, const Features& f) const;
+    // All the domain's addresses, and its name servers that are part of the flux.
     void join_pools(const std::string& domain, const DomainState& state, std::int64_t now);
+    void pool_name_servers(const std::string& domain, const DomainState& state, std::int64_t now);
 
     ScoringConfig config_;
     const GeoDatabase& geo_;

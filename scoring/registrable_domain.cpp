@@ -20,6 +20,8 @@ psl_ctx_st* load_text_list() {
     return psl_load_file(path.c_str());
 }
 
+std::size_t heap_bytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
+
 }  // namespace
 
 void RegistrableDomains::Free::operator()(psl_ctx_st* ctx) const noexcept { psl_free(ctx); }
@@ -29,52 +31,40 @@ RegistrableDomains::RegistrableDomains() : ctx_(load_text_list()), memo_(memo_sl
     active_ = ctx_ ? ctx_.get() : psl_builtin();
 }
 
-namespace {
-
-std::size_t heap_bytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
-
-}  // namespace
-
-std::optional<std::string> RegistrableDomains::recall(std::string_view name) const {
-    const Slot& slot = memo_[std::hash<std::string_view>{}(name) % memo_slots];
-    std::lock_guard lock(memo_mutex_);
-    if (slot.name.empty() || slot.name != name) return std::nullopt;
-    return slot.registrable;
-}
-
-void RegistrableDomains::remember(std::string_view name, std::string_view registrable) const {
-    Slot& slot = memo_[std::hash<std::string_view>{}(name) % memo_slots];
-    std::lock_guard lock(memo_mutex_);
-    memo_heap_bytes_ -= heap_bytes(slot.name) + heap_bytes(slot.registrable);
-    slot.name.assign(name);
-    slot.registrable.assign(registrable);
-    memo_heap_bytes_ += heap_bytes(slot.name) + heap_bytes(slot.registrable);
-}
-
-// A name re-resolved is answered from the memo. A new name under a known
-// parent costs one public-suffix test, not a walk of all its labels:
 // psl_registrable_domain() walks a name's suffixes from the longest and stops
 // at the first public suffix, answering the suffix one label longer. So the
 // answer for label.parent is: none when the name is itself a public suffix,
 // the name when its parent is one (libpsl has no answer for the parent then),
-// else the parent's answer.
+// else the parent's answer. Parents repeat (www.x.com, mail.x.com), so their
+// answers are remembered: one suffix test per name instead of one per label.
 std::string RegistrableDomains::of(std::string_view name) const {
-    std::string n(name);
+    const std::string n(name);
     if (!active_) return n;
-    if (auto known = recall(name)) return known->empty() ? n : *known;
     const auto dot = name.find('.');
     const bool has_parent = dot != std::string_view::npos && dot + 1 < name.size();
     const std::string_view parent = has_parent ? name.substr(dot + 1) : std::string_view();
-    std::string answer;  // libpsl's, "" for none
-    if (auto above = has_parent ? recall(parent) : std::nullopt) {
-        if (!psl_is_public_suffix(active_, n.c_str())) answer = above->empty() ? n : *above;
-    } else if (const char* reg = psl_registrable_domain(active_, n.c_str())) {
-        answer = reg;
-        // What this answer says of the parent's (see above).
-        if (has_parent) remember(parent, answer == n ? std::string_view() : std::string_view(answer));
+    Slot* slot = has_parent ? &memo_[std::hash<std::string_view>{}(parent) % memo_slots] : nullptr;
+    if (slot) {
+        std::unique_lock lock(memo_mutex_);
+        if (slot->parent == parent) {
+            std::string answer = slot->registrable;
+            lock.unlock();
+            if (psl_is_public_suffix(active_, n.c_str())) return n;
+            return answer.empty() ? n : answer;
+        }
     }
-    remember(name, answer);
-    return answer.empty() ? n : answer;
+    const char* reg = psl_registrable_domain(active_, n.c_str());
+    if (!reg) return n;  // a public suffix: says nothing of its parent
+    std::string answer(reg);
+    if (slot) {
+        // What this answer says of the parent's (see above).
+        std::lock_guard lock(memo_mutex_);
+        memo_heap_bytes_ -= heap_bytes(slot->parent) + heap_bytes(slot->registrable);
+        slot->parent.assign(parent);
+        slot->registrable.assign(answer == n ? std::string_view() : std::string_view(answer));
+        memo_heap_bytes_ += heap_bytes(slot->parent) + heap_bytes(slot->registrable);
+    }
+    return answer;
 }
 
 std::size_t RegistrableDomains::memory_bytes() const {

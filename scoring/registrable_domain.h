@@ -1,13 +1,12 @@
 // The registrable domain ("eTLD+1") of a name, from the Public Suffix List via
 // libpsl. Flux state and blocks are kept per registrable domain, so a family's
 // throw-away subdomains add up. Thread-safe: libpsl's lookups are read-only
-// on an immutable context, and the memo has its own lock.
+// on an immutable context, and the memo of parents has its own lock.
 #pragma once
 
 #include <cstddef>
 #include <memory>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,26 +26,21 @@ public:
     // is still tracked on its own. Exactly libpsl's psl_registrable_domain().
     std::string of(std::string_view name) const;
 
-    // Memory held by the memo (about 4 MiB), kept as it changes.
+    // Memory held by the memo of parents (a few hundred KiB at most), kept
+    // as it changes: get_mem asks for it on a resolver thread.
     std::size_t memory_bytes() const;
 
 private:
     struct Free {
         void operator()(psl_ctx_st* ctx) const noexcept;
     };
-    // A direct-mapped memo of names (queried names and their parents, the
-    // zones) with libpsl's answer for each: fixed size, nothing to expire, a
-    // colliding name just takes the slot. Sized for the names a busy
-    // resolver re-resolves as their TTLs run out.
+    // A direct-mapped memo of parents (zone names) and their answers: fixed
+    // size, nothing to expire, a colliding parent just takes the slot.
     struct Slot {
-        std::string name;         // "" when unused
-        std::string registrable;  // libpsl's answer for name, "" for none
+        std::string parent;       // "" when unused
+        std::string registrable;  // libpsl's answer for parent, "" for none
     };
-    static constexpr std::size_t memo_slots = 1 << 16;
-
-    // libpsl's answer for `name` ("" for none) when the memo holds it.
-    std::optional<std::string> recall(std::string_view name) const;
-    void remember(std::string_view name, std::string_view registrable) const;
+    static constexpr std::size_t memo_slots = 8192;
 
     std::unique_ptr<psl_ctx_st, Free> ctx_;
     const psl_ctx_st* active_ = nullptr;

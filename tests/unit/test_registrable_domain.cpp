@@ -37,7 +37,7 @@ TEST_CASE("registrable domains: the usual cases", "[registrable_domain]") {
     CHECK(domains.of("www.flux.test") == "flux.test");
 }
 
-// of() remembers names and their parents; whatever order names come in, what
+// of() remembers each parent's answer; whatever order names come in, what
 // it says must be what libpsl says of the whole name, wildcard (*.ck,
 // *.compute.amazonaws.com) and exception (!www.ck) rules included.
 TEST_CASE("registrable domains: the memo of parents agrees with libpsl", "[registrable_domain]") {
@@ -64,4 +64,13 @@ TEST_CASE("registrable domains: the memo of parents agrees with libpsl", "[regis
             }
         }
     }
+}
+
+TEST_CASE("registrable domains: the memo's memory is counted as it fills", "[registrable_domain]") {
+    const RegistrableDomains domains;
+    const std::size_t empty = domains.memory_bytes();
+    const std::string zone = "a-zone-name-longer-than-any-inline-buffer.com";
+    CHECK(domains.of("www." + zone) == zone);
+    // The parent and its answer, both on the heap.
+    CHECK(domains.memory_bytes() >= empty + 2 * zone.size());
 }
