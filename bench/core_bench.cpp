@@ -4,6 +4,8 @@
 #include <benchmark/benchmark.h>
 #include <malloc.h>
 
+#include <fmt/format.h>
+
 #include <map>
 #include <random>
 
@@ -79,7 +81,7 @@ void BM_ObserveKnownDomains(benchmark::State& state) {
 }
 BENCHMARK(BM_ObserveKnownDomains)->Arg(1000)->Arg(100000);
 
-// Every observation a domain the engine does not hold, with the LRU full at
+// Every observation a domain the engine does not hold, with the tracked set full at
 // the default max-domains (100,000): new state, geo look-ups and an eviction
 // each time. The worst case, not the usual one.
 void BM_ObserveNewDomains(benchmark::State& state) {
@@ -97,6 +99,41 @@ void BM_ObserveNewDomains(benchmark::State& state) {
     state.counters["tracked"] = static_cast<double>(engine.tracked_domains());
 }
 BENCHMARK(BM_ObserveNewDomains);
+
+// The resolver benchmark's cache-miss workloads (bench/README.md), through
+// the core alone: 1,000 domains of 400 names, every name new, answering from
+// four addresses per domain (range 0: "400 names per domain") or a different
+// address per name (range 1: "CDN-like", ~250 addresses held per domain).
+// What the module's scoring thread spends per answer there, without the
+// noise of dnsperf, NSD and Unbound on the same two cores.
+void BM_ObserveNewNames(benchmark::State& state) {
+    const bool cdn_like = state.range(0) == 1;
+    static std::map<bool, std::vector<Observation>> built;
+    if (!built.contains(cdn_like)) {
+        auto& out = built[cdn_like];
+        for (int k = 0; k < 400; ++k)
+            for (int d = 0; d < 1000; ++d) {
+                Observation obs;
+                obs.time = 1700000000 + static_cast<std::int64_t>(out.size() / 20000);
+                obs.qname = fmt::format("w{:03}.s{:04}.test", k, d);
+                obs.qtype = type_a;
+                obs.chain = {obs.qname};
+                const int last = cdn_like ? (k + d) % 254 + 1 : (4 * d + k % 4) % 254 + 1;
+                obs.addresses.push_back({v4(192, 0, 2, static_cast<std::uint8_t>(last)), 300u});
+                out.push_back(std::move(obs));
+            }
+    }
+    const auto& observations = built[cdn_like];
+    Engine engine(bench_config(100000), [](LogLevel, std::string_view) {});
+    std::size_t i = 0;
+    for (auto _ : state) {
+        benchmark::DoNotOptimize(engine.observe(observations[i++ % observations.size()]));
+    }
+    state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+    state.counters["tracked"] = static_cast<double>(engine.tracked_domains());
+}
+// Fewer iterations than names: every name is new, as in the resolver benchmark.
+BENCHMARK(BM_ObserveNewNames)->Arg(0)->Arg(1)->Iterations(300000);
 
 void BM_BlockCheck(benchmark::State& state) {
     Engine engine(bench_config(1000), [](LogLevel, std::string_view) {});

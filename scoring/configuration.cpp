@@ -169,7 +169,7 @@ std::vector<config_parser::Key> settings(Config& c) {
          [&c](std::string_view v) { c.scoring.min_resolutions = parse_uint(v, 1, 1000); }},
         {"window", "86400", "seconds an address counts as evidence after it was last seen",
          [&c](std::string_view v) { c.scoring.window = parse_uint(v, 60, 2592000); }},
-        {"max-domains", "100000", "domains tracked at most; the least recently seen are evicted",
+        {"max-domains", "100000", "domains tracked at most; those not seen for longest go first (second-chance)",
          [&c](std::string_view v) { c.scoring.max_domains = parse_uint(v, 16, 100000000); }},
         {"max-addresses-per-domain", "256", "addresses kept per domain at most",
          [&c](std::string_view v) {

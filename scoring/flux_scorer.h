@@ -128,7 +128,7 @@ public:
     std::size_t memory_bytes() const;
     std::size_t pool_size() const { return pools_.size(); }
     // An operator cleared the domain: its evidence starts from scratch and it
-    // is not flagged again while its state lives (until evicted from the LRU;
+    // is not flagged again while its state lives (until evicted;
     // an `allow` entry clears it for good).
     void forget(const std::string& domain);
 

@@ -395,7 +395,7 @@ TEST_CASE("scorer: max-domains bounds the tracked domains", "[flux_scorer]") {
     CHECK(scorer.tracked_domains() > 0);
 }
 
-TEST_CASE("scorer: least recently seen domains are evicted and start from scratch",
+TEST_CASE("scorer: domains not seen for longest are evicted and start from scratch",
           "[flux_scorer]") {
     ScoringConfig cfg;
     cfg.max_domains = 160;
@@ -453,12 +453,9 @@ TEST_CASE("scorer: least recently seen domains are evicted and start from scratc
     }
 }
 
-// BUG (scoring/flux_scorer.cpp, FluxScorer::touch, with per_shard_limit_ set
-// in the constructor): the LRU is kept per shard (16 shards of
-// max-domains/16 entries), so a domain is evicted as soon as its own shard is
-// full, while far fewer than max-domains are tracked and while less recently
-// seen domains in other shards stay. configuration.cpp documents max-domains
-// as "domains tracked at most; the least recently seen are evicted".
+// Regression: eviction once had a limit per shard (16 shards of
+// max-domains/16), so a domain went as soon as its own shard was full, while
+// far fewer than max-domains were tracked. The cap is global.
 TEST_CASE("scorer: no domain is evicted while fewer than max-domains are tracked",
           "[flux_scorer]") {
     ScoringConfig cfg;
