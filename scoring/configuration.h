@@ -24,6 +24,7 @@ struct ScoringConfig {
     double weight_addresses = 1.32;
     double weight_asns = 18.54;
     double weight_countries = 9.27;
+    double weight_continents = 74.16;
     double weight_prefixes = 0.0;
     double weight_cross_changes = 9.27;
     double weight_ns_addresses = 1.32;

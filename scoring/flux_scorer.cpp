@@ -77,7 +77,8 @@ std::size_t FluxScorer::state_bytes(const DomainState& s) {
                     sizeof(std::pair<std::string_view, DomainState*>) + 1 +
                     string_bytes(s.domain);
     n += spilled_bytes(s.addresses);
-    n += s.asns.heap_bytes() + s.countries.heap_bytes() + s.prefixes.heap_bytes();
+    n += s.asns.heap_bytes() + s.countries.heap_bytes() + s.continents.heap_bytes() +
+         s.prefixes.heap_bytes();
     n += s.name_servers.capacity() * sizeof(NameServerEntry);
     for (const auto& ns : s.name_servers)
         n += string_bytes(ns.name) + ns.addresses.capacity() * sizeof(AddressEntry);
@@ -175,6 +176,7 @@ void FluxScorer::count(DomainState& state, const AddressEntry& entry, int delta)
     };
     if (entry.geo.asn != 0) apply(state.asns, entry.geo.asn);
     if (entry.geo.has_country()) apply(state.countries, entry.geo.country);
+    if (entry.geo.has_continent()) apply(state.continents, entry.geo.continent);
     if (entry.address.family() == IpAddress::Family::v6)
         state.ipv6_addresses = static_cast<std::uint16_t>(state.ipv6_addresses + delta);
     // Weight 0 by default: then counted only for the evidence (evidence()).
@@ -421,6 +423,7 @@ FluxScorer::Features FluxScorer::features(const DomainState& state, const PoolMa
     f.addresses = n(state.addresses.size());
     f.asns = n(state.asns.distinct());
     f.countries = n(state.countries.distinct());
+    f.continents_beyond_two = n(std::max<std::size_t>(state.continents.distinct(), 2) - 2);
     f.prefixes = n(state.prefixes.distinct());
     f.spread = state.countries.spread();
     // The Zeek ports of the Holz score scale it by nASN/nA: many addresses
@@ -453,6 +456,7 @@ void FluxScorer::for_each_part(const Features& f, Visit&& visit) const {
     visit("distinct_addresses", f.addresses, config_.weight_addresses, diversity);
     visit("distinct_asns", f.asns, config_.weight_asns, diversity);
     visit("distinct_countries", f.countries, config_.weight_countries, diversity);
+    visit("continents_beyond_two", f.continents_beyond_two, config_.weight_continents, diversity);
     visit("distinct_prefixes", f.prefixes, config_.weight_prefixes, diversity);
     visit("cross_network_changes", f.cross_changes, config_.weight_cross_changes, diversity);
     visit("ns_distinct_addresses", f.ns_addresses, config_.weight_ns_addresses, f.ns_factor);

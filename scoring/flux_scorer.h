@@ -19,6 +19,17 @@
 //                  is what keeps a one-country pool of many volunteer ASNs
 //                  from looking like flux, and its limit: a botnet confined
 //                  to one country scores on ASNs only through pools/NS.
+//   continents     each continent beyond the second, at four ASNs' weight,
+//                  times the same diversity factor. Geo-DNS answers a
+//                  resolver from nearby (CDNs, the NTP pool) and a pair of
+//                  sites across the Atlantic is common practice; answers on
+//                  three continents from many networks are what a botnet
+//                  spread over the world looks like. This is what lets
+//                  single-address flux (one agent per answer, five ASNs
+//                  after four rotations, too few for Holz's terms alone)
+//                  be flagged within four rotations once it has touched a
+//                  third continent. A provider's own multi-region setup
+//                  stays out through the network ratio (few ASNs).
 //   prefixes       distinct /24 and /48 networks (FluxBuster's prefix
 //                  diversity); weight 0 by default: ASNs carry the signal,
 //                  kept for evidence and for operators who want it.
@@ -189,6 +200,7 @@ private:
         absl::InlinedVector<AddressEntry, 4> addresses;
         Tally<std::uint32_t> asns;
         Tally<std::array<char, 2>> countries;
+        Tally<std::array<char, 2>, 2> continents;
         Tally<IpAddress, 1> prefixes;  // only while weight-prefixes is not 0
         std::vector<NameServerEntry> name_servers;
         NameServerSummary ns_summary;
@@ -246,7 +258,7 @@ private:
     // The weighted feature values; score() and explain() both walk them
     // through for_each_part, so the logged parts always add up to the score.
     struct Features {
-        double addresses = 0, asns = 0, countries = 0, prefixes = 0;
+        double addresses = 0, asns = 0, countries = 0, prefixes = 0, continents_beyond_two = 0;
         double ns_addresses = 0, ns_asns = 0, ns_changes = 0;
         double pool_share = 0, ns_in_pool = 0;
         double spread = 1, ns_factor = 0, novelty = 1;

@@ -71,12 +71,14 @@ GeoInfo GeoDatabase::lookup(const IpAddress& address) const {
     }
     auto country = lookup_in(country_.get(), address);
     if (country.found_entry) {
-        MMDB_entry_data_s data{};
-        if (MMDB_get_value(&country.entry, &data, "country", "iso_code", nullptr) ==
-                MMDB_SUCCESS &&
-            data.has_data && data.type == MMDB_DATA_TYPE_UTF8_STRING && data.data_size == 2) {
-            info.country = {data.utf8_string[0], data.utf8_string[1]};
-        }
+        const auto two_letters = [&](const char* map, const char* key, std::array<char, 2>& out) {
+            MMDB_entry_data_s data{};
+            if (MMDB_get_value(&country.entry, &data, map, key, nullptr) == MMDB_SUCCESS &&
+                data.has_data && data.type == MMDB_DATA_TYPE_UTF8_STRING && data.data_size == 2)
+                out = {data.utf8_string[0], data.utf8_string[1]};
+        };
+        two_letters("country", "iso_code", info.country);
+        two_letters("continent", "code", info.continent);
     }
     return info;
 }

@@ -19,7 +19,9 @@ namespace fluxguard {
 struct GeoInfo {
     std::uint32_t asn = 0;             // 0: the database has no record
     std::array<char, 2> country{};     // ISO 3166 alpha-2; {0,0}: no record
+    std::array<char, 2> continent{};   // GeoLite2's continent.code (EU, NA, ...); {0,0}: none
     bool has_country() const { return country[0] != 0; }
+    bool has_continent() const { return continent[0] != 0; }
     std::string country_code() const { return has_country() ? std::string(country.data(), 2) : ""; }
 };
 

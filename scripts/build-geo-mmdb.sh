@@ -7,8 +7,9 @@
 #     -> OUTDIR/fluxguard-asn.mmdb      (database_type GeoLite2-ASN)
 #     -> OUTDIR/fluxguard-country.mmdb  (database_type GeoLite2-Country)
 #
-# Re-running is free while both outputs are newer than location.db. Outputs
-# appear by rename only, so an interrupted run never leaves a half-written file.
+# Re-running is free while both outputs are newer than location.db and this
+# script (a change to the schema below rebuilds them). Outputs appear by
+# rename only, so an interrupted run never leaves a half-written file.
 set -euo pipefail
 
 if [[ $# -ne 1 ]]; then
@@ -24,7 +25,8 @@ if [[ ! -r "$locdb" ]]; then
   echo "fluxguard: $locdb not found (apt-get install libloc-database)" >&2
   exit 1
 fi
-[[ "$asn_out" -nt "$locdb" && "$country_out" -nt "$locdb" ]] && exit 0
+[[ "$asn_out" -nt "$locdb" && "$country_out" -nt "$locdb" &&
+   "$asn_out" -nt "$0" && "$country_out" -nt "$0" ]] && exit 0
 
 mkdir -p "$outdir"
 # Temp files live in OUTDIR so the final mv is an atomic same-filesystem rename.
@@ -32,7 +34,7 @@ tmp=$(mktemp -d "$outdir/.geo-mmdb.XXXXXX")
 # Also stop the background writers if this shell alone is killed.
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-# Dump libloc to "network<TAB>asn<TAB>country<TAB>as-name" lines (empty field =
+# Dump libloc to "network<TAB>asn<TAB>country<TAB>as-name<TAB>continent" lines (empty field =
 # no value). /usr/bin/python3 on purpose: the `location` module is Debian's
 # python3-location and is invisible to a pyenv/venv python earlier on PATH.
 /usr/bin/python3 - "$locdb" "$tmp/networks.tsv" <<'PY'
@@ -46,6 +48,13 @@ db = location.Database(sys.argv[1])
 # alias_ipv6_to_ipv4 makes these answer from the IPv4 tree (as in MaxMind's
 # files) and the writer dies on inserts inside them.
 aliased = [ipaddress.ip_network(n) for n in ("::ffff:0:0/96", "2001::/32", "2002::/16")]
+
+continents = {}
+def continent(cc):
+    if cc not in continents:
+        c = db.get_country(cc)
+        continents[cc] = c.continent_code if c and c.continent_code else ""
+    return continents[cc]
 
 names = {}
 def as_name(asn):
@@ -66,7 +75,9 @@ with open(sys.argv[2], "w", encoding="utf-8", errors="replace") as out:
             skipped.append(net)
             continue
         asn = n.asn or 0
-        out.write(f"{net}\t{asn or ''}\t{n.country_code or ''}\t{as_name(asn) if asn else ''}\n")
+        cc = n.country_code or ""
+        out.write(f"{net}\t{asn or ''}\t{cc}\t{as_name(asn) if asn else ''}\t"
+                  f"{continent(cc) if cc else ''}\n")
 
 if skipped:
     print(f"fluxguard: skipped {len(skipped)} libloc network(s) inside aliased "
@@ -85,7 +96,9 @@ my %types = (
     autonomous_system_number       => 'uint32',
     autonomous_system_organization => 'utf8_string',
     country                        => 'map',
+    continent                      => 'map',
     iso_code                       => 'utf8_string',
+    code                           => 'utf8_string',
 );
 my $tree = MaxMind::DB::Writer::Tree->new(
     ip_version               => 6,
@@ -109,7 +122,7 @@ my %record;
 my $count = 0;
 while (my $line = <$fh>) {
     chomp $line;
-    my ($net, $asn, $cc, $name) = split /\t/, $line, -1;
+    my ($net, $asn, $cc, $name, $continent) = split /\t/, $line, -1;
     my $record;
     if ($kind eq 'asn') {
         $record = $asn eq '' ? undef : ($record{$asn} //= {
@@ -118,7 +131,11 @@ while (my $line = <$fh>) {
             ($name ne '' ? (autonomous_system_organization => $name) : ()),
         });
     } else {
-        $record = $cc eq '' ? undef : ($record{$cc} //= { country => { iso_code => $cc } });
+        # continent.code as in GeoLite2-Country: AF AN AS EU NA OC SA.
+        $record = $cc eq '' ? undef : ($record{$cc} //= {
+            country => { iso_code => $cc },
+            ($continent ne '' ? (continent => { code => $continent }) : ()),
+        });
     }
     if ($record) {
         $tree->insert_network($net, $record);

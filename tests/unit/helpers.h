@@ -135,11 +135,22 @@ inline PlanGeo plan_geo(std::string_view address) {
     return {};
 }
 
+// The fixture's continent.code of each of its countries ("" for none).
+inline std::string plan_continent(const std::string& country) {
+    static const std::map<std::string, std::string> continent = {
+        {"RU", "EU"}, {"UA", "EU"}, {"BR", "SA"}, {"IN", "AS"}, {"CN", "AS"}, {"TR", "AS"},
+        {"VN", "AS"}, {"RO", "EU"}, {"US", "NA"}, {"DE", "EU"}, {"NL", "EU"}, {"KZ", "AS"},
+        {"BY", "EU"}, {"MD", "EU"}, {"GE", "AS"}, {"AM", "AS"}, {"AZ", "AS"}, {"UZ", "AS"},
+        {"KG", "AS"}};
+    const auto it = continent.find(country);
+    return it == continent.end() ? "" : it->second;
+}
+
 // A model of the score as scoring/flux_scorer.{h,cpp} document it, for a
 // history of answer addresses only (no name servers, nothing in the pools):
 //
 //   diversity * (wA*addresses + wASN*ASNs + wCC*countries + wP*prefixes
-//                + wX*cross_network_changes) + bias
+//                + wX*cross_network_changes + wCont*max(0, continents - 2)) + bias
 //   diversity = spread * ASNs / addresses
 //
 // spread is the Gini-Simpson index 1 - sum(p_c^2) over the countries of the
@@ -193,6 +204,12 @@ struct History {
         return m;
     }
     double countries() const { return static_cast<double>(country_counts().size()); }
+    double continents_beyond_two() const {
+        std::set<std::string> s;
+        for (const auto& [country, _] : country_counts())
+            if (auto c = plan_continent(country); !c.empty()) s.insert(c);
+        return s.size() > 2 ? static_cast<double>(s.size() - 2) : 0.0;
+    }
     double prefixes() const {
         std::set<fluxguard::IpAddress> s;
         for (const auto& a : addresses) s.insert(ip(a).network_prefix());
@@ -226,7 +243,8 @@ struct History {
     double score(const fluxguard::ScoringConfig& c) const {
         return diversity() * (c.weight_addresses * count() + c.weight_asns * asns() +
                               c.weight_countries * countries() + c.weight_prefixes * prefixes() +
-                              c.weight_cross_changes * cross_changes) +
+                              c.weight_cross_changes * cross_changes +
+                              c.weight_continents * continents_beyond_two()) +
                c.score_bias;
     }
 };

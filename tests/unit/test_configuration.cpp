@@ -75,6 +75,7 @@ const std::string every_key =
     "weight-addresses: 2.5\n"
     "weight-asns: 20\n"
     "weight-countries: 10.25\n"
+    "weight-continents: 30.5\n"
     "weight-prefixes: 0.5\n"
     "weight-ns-addresses: 1.5\n"
     "weight-ns-asns: 17\n"
@@ -118,6 +119,7 @@ TEST_CASE("config: every key is parsed", "[configuration]") {
     CHECK(c.scoring.weight_addresses == 2.5);
     CHECK(c.scoring.weight_asns == 20.0);
     CHECK(c.scoring.weight_countries == 10.25);
+    CHECK(c.scoring.weight_continents == 30.5);
     CHECK(c.scoring.weight_prefixes == 0.5);
     CHECK(c.scoring.weight_ns_addresses == 1.5);
     CHECK(c.scoring.weight_ns_asns == 17.0);
@@ -398,7 +400,8 @@ TEST_CASE("config: integer bounds are inclusive", "[configuration]") {
 
 TEST_CASE("config: error: weights must be finite decimal numbers", "[configuration]") {
     const char* key =
-        GENERATE("weight-addresses", "weight-asns", "weight-countries", "weight-prefixes",
+        GENERATE("weight-addresses", "weight-asns", "weight-countries", "weight-continents",
+                 "weight-prefixes",
                  "weight-ns-addresses", "weight-ns-asns", "weight-ns-changes",
                  "weight-cross-changes", "weight-pool", "score-bias", "flux-threshold");
     const char* value = GENERATE("heavy", "1.5x", "nan", "inf", "-inf", "1e999", "", "1,5");

@@ -82,6 +82,8 @@ void check_parts(const Evidence& e, const ScoringConfig& c, const History& h, co
     check_part(e, "distinct_addresses", h.count(), c.weight_addresses, diversity);
     check_part(e, "distinct_asns", h.asns(), c.weight_asns, diversity);
     check_part(e, "distinct_countries", h.countries(), c.weight_countries, diversity);
+    check_part(e, "continents_beyond_two", h.continents_beyond_two(), c.weight_continents,
+               diversity);
     check_part(e, "distinct_prefixes", h.prefixes(), c.weight_prefixes, diversity);
     check_part(e, "cross_network_changes", h.cross_changes, c.weight_cross_changes, diversity);
     check_part(e, "ns_distinct_addresses", x.ns_addresses, c.weight_ns_addresses, x.ns_factor);
@@ -90,7 +92,7 @@ void check_parts(const Evidence& e, const ScoringConfig& c, const History& h, co
     check_part(e, "pool_share", x.pool_share, c.weight_pool, 1);
     check_part(e, "ns_in_pool", x.ns_in_pool, c.weight_pool, 1);
     check_part(e, "bias", 1, c.score_bias, 1);
-    CHECK(e.parts.size() == 11);
+    CHECK(e.parts.size() == 12);
     double sum = 0;
     for (const auto& p : e.parts) {
         INFO(p.feature);
@@ -287,10 +289,11 @@ TEST_CASE("scorer: addresses older than the window stop counting", "[flux_scorer
     // for these histories to cross the stricter default; what is tested here
     // is the mechanism, not the calibration (docs/accuracy.md).
     cfg.threshold = 0;
-    const std::vector<std::string> first = {flux_v4(1, 1), flux_v4(2, 1), flux_v4(3, 1),
-                                            flux_v4(4, 1)};
-    const std::vector<std::string> second = {flux_v4(5, 1), flux_v4(6, 1), flux_v4(7, 1),
-                                             flux_v4(8, 1)};
+    // Europe, then Brazil and Asia: each on at most two continents.
+    const std::vector<std::string> first = {flux_v4(1, 1), flux_v4(2, 1), flux_v4(8, 1),
+                                            flux_v4(10, 1)};
+    const std::vector<std::string> second = {flux_v4(3, 1), flux_v4(4, 1), flux_v4(5, 1),
+                                             flux_v4(6, 1)};
     // `first` (twice), then `second`: one cross-network change.
     History both;
     both.resolve(first);
@@ -403,8 +406,9 @@ TEST_CASE("scorer: domains not seen for longest are evicted and start from scrat
     // for these histories to cross the stricter default; what is tested here
     // is the mechanism, not the calibration (docs/accuracy.md).
     cfg.threshold = 0;
-    const std::vector<std::string> four = {flux_v4(1, 1), flux_v4(2, 1), flux_v4(3, 1),
-                                           flux_v4(4, 1)};
+    // Europe, then Asia: two continents, so no continent part.
+    const std::vector<std::string> four = {flux_v4(1, 1), flux_v4(2, 1), flux_v4(8, 1),
+                                           flux_v4(10, 1)};
     const std::vector<std::string> two_more = {flux_v4(5, 1), flux_v4(6, 1)};
     History six;  // `four`, then `two_more`: one cross-network change
     six.resolve(four);
@@ -493,6 +497,45 @@ TEST_CASE("scorer: a CDN (many addresses, one ASN and country) is not flux", "[f
         CHECK_FALSE(scorer.observe("cdn.test", resolution(t0 + r, "www.cdn.test", answer, 20)));
     }
     CHECK(scorer.pool_size() == 0);
+}
+
+TEST_CASE("scorer: single-address flux on a third continent is flagged within four rotations",
+          "[flux_scorer]") {
+    // One agent per answer (STOP/Djvu-like), four rotations, five networks.
+    // Across four continents (Russia, Ukraine, Brazil, India, US) that is
+    // flux by the default weights; the same count of networks in Europe and
+    // Asia only (Russia, Ukraine, China, Turkey, Vietnam) is not yet.
+    const ScoringConfig cfg;
+    const std::vector<int> world = {1, 2, 3, 4, 9};
+    const std::vector<int> two_continents = {1, 2, 5, 6, 7};
+    FluxScorer scorer(cfg, fgtest::fixture_geo());
+    // Hosts differ between the domains: the first one's verdict pools its own.
+    auto run = [&](const std::string& domain, const std::vector<int>& networks, int host,
+                   History& h) {
+        std::optional<Evidence> verdict;
+        for (std::size_t r = 0; r < networks.size(); ++r) {
+            const std::vector<std::string> answer = {flux_v4(networks[r], host)};
+            h.resolve(answer);
+            auto ev = scorer.observe(domain, resolution(t0 + 150 * static_cast<int>(r),
+                                                        "www." + domain, answer, 60));
+            if (ev) {
+                INFO(domain << " flagged at resolution " << r + 1);
+                CHECK(r + 1 == networks.size());
+                verdict = ev;
+            }
+        }
+        return verdict;
+    };
+    History h_world, h_two;
+    const auto world_verdict = run("world.test", world, 1, h_world);
+    REQUIRE(world_verdict);
+    CHECK(h_world.continents_beyond_two() == 2);
+    CHECK(part(*world_verdict, "continents_beyond_two").contribution > 0);
+    check_parts(*world_verdict, cfg, h_world);
+
+    CHECK_FALSE(run("europe-asia.test", two_continents, 2, h_two));
+    CHECK(h_two.continents_beyond_two() == 0);
+    CHECK(h_two.score(cfg) <= cfg.threshold);
 }
 
 TEST_CASE("scorer: addresses without mmdb records are not ASNs or countries", "[flux_scorer]") {
@@ -851,9 +894,11 @@ TEST_CASE("scorer: a round robin of long-lived servers scores less than flux as 
     // is the mechanism, not the calibration (docs/accuracy.md).
     cfg.threshold = 0;
     constexpr int rounds = 6;
+    // Networks in Europe and Asia only (a third continent would add a part).
+    static constexpr std::array<int, 6> pool_networks = {1, 2, 8, 10, 5, 6};
     auto pool_answer = [](int r) {
         std::vector<std::string> out;
-        for (int i = 0; i < 4; ++i) out.push_back(flux_v4((r * 4 + i) % 6 + 1, 7));
+        for (int i = 0; i < 4; ++i) out.push_back(flux_v4(pool_networks[(r * 4 + i) % 6], 7));
         return out;
     };
     auto flux_answer = [](int r) {

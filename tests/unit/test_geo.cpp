@@ -36,6 +36,9 @@ void check_lookup(const std::string& address, std::uint32_t asn, const std::stri
     CHECK(info.asn == asn);
     CHECK(info.has_country() == !country.empty());
     CHECK(info.country_code() == country);
+    const std::string continent = fgtest::plan_continent(country);
+    CHECK(info.has_continent() == !continent.empty());
+    CHECK(std::string(info.continent.data(), info.has_continent() ? 2 : 0) == continent);
 }
 
 }  // namespace
