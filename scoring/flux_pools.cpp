@@ -2,6 +2,8 @@
 
 #include <mutex>
 
+#include "heap_bytes.h"
+
 namespace fluxguard {
 
 FluxPools::FluxPools(std::uint32_t ttl_seconds, std::size_t max_entries)
@@ -58,7 +60,7 @@ std::size_t FluxPools::memory_bytes() const {
     n += addresses_.size() * (sizeof(void*) + sizeof(std::size_t) + sizeof(IpAddress) + sizeof(std::int64_t));
     for (const auto& [name, _] : name_servers_)
         n += sizeof(void*) + sizeof(std::size_t) + sizeof(std::string) + sizeof(std::int64_t) +
-             (name.capacity() > 15 ? name.capacity() + 1 : 0);
+             heap_bytes(name);
     return n;
 }
 

@@ -5,6 +5,7 @@
 #include <map>
 
 #include "dns_name.h"
+#include "heap_bytes.h"
 
 namespace fluxguard {
 
@@ -57,35 +58,22 @@ FluxScorer::Shard& FluxScorer::shard_for(const std::string& domain) {
     return *shards_[std::hash<std::string>{}(domain) % shard_count];
 }
 
-namespace {
-
-template <typename T, std::size_t N>
-std::size_t spilled_bytes(const absl::InlinedVector<T, N>& v) {
-    return v.capacity() > N ? v.capacity() * sizeof(T) : 0;
-}
-
-std::size_t string_bytes(const std::string& text) {
-    return text.capacity() > 15 ? text.capacity() + 1 : 0;  // beyond the inline buffer
-}
-
-}  // namespace
-
 std::size_t FluxScorer::state_bytes(const DomainState& s) {
     // The state, its place in the shard's vector and its index slot (with
     // its control byte).
     std::size_t n = sizeof(DomainState) + sizeof(void*) +
                     sizeof(std::pair<std::string_view, DomainState*>) + 1 +
-                    string_bytes(s.domain);
-    n += spilled_bytes(s.addresses);
+                    heap_bytes(s.domain);
+    n += heap_bytes(s.addresses);
     n += s.asns.heap_bytes() + s.countries.heap_bytes() + s.continents.heap_bytes() +
          s.prefixes.heap_bytes();
     n += s.name_servers.capacity() * sizeof(NameServerEntry);
     for (const auto& ns : s.name_servers)
-        n += string_bytes(ns.name) + ns.addresses.capacity() * sizeof(AddressEntry);
-    n += spilled_bytes(s.rotations);
+        n += heap_bytes(ns.name) + ns.addresses.capacity() * sizeof(AddressEntry);
+    n += heap_bytes(s.rotations);
     n += s.cname_targets.capacity() * sizeof(std::uint64_t);
-    n += spilled_bytes(s.names);
-    for (const auto& name : s.names) n += string_bytes(name);
+    n += heap_bytes(s.names);
+    for (const auto& name : s.names) n += heap_bytes(name);
     return n;
 }
 
@@ -109,42 +97,33 @@ FluxScorer::DomainState* FluxScorer::find(Shard& locked, std::string_view domain
     return it == locked.index.end() ? nullptr : it->second;
 }
 
-FluxScorer::DomainState* FluxScorer::evict_one(Shard& locked) {
-    // The hand's next state not seen since it last passed; one turn at most
-    // (it unmarks every state it passes).
-    auto victim = [](Shard& shard) -> std::size_t {
-        for (;; ++shard.hand) {
-            if (shard.hand >= shard.states.size()) shard.hand = 0;
-            DomainState& state = *shard.states[shard.hand];
-            if (!state.recent) return shard.hand++;
-            state.recent = false;
+std::size_t FluxScorer::next_victim(Shard& locked) {
+    // One turn at most: the hand unmarks every state it passes.
+    for (;; ++locked.hand) {
+        if (locked.hand >= locked.states.size()) locked.hand = 0;
+        DomainState& state = *locked.states[locked.hand];
+        if (!state.recent) {
+            locked.bytes -= state.accounted_bytes;
+            locked.index.erase(state.domain);
+            return locked.hand++;
         }
-    };
-    auto forget_state = [](Shard& shard, DomainState& state) {
-        shard.bytes -= state.accounted_bytes;
-        shard.index.erase(state.domain);
-    };
-    if (!locked.states.empty()) {
-        DomainState& state = *locked.states[victim(locked)];
-        forget_state(locked, state);
-        state = DomainState{};
-        return &state;
+        state.recent = false;
     }
-    // This shard is empty: take from another one whose lock is free now
-    // (try_lock, so two threads evicting for each other cannot deadlock).
+}
+
+void FluxScorer::evict_elsewhere(const Shard& locked) {
+    // try_lock, so two threads evicting for each other cannot deadlock.
     for (auto& other : shards_) {
         if (other.get() == &locked) continue;
         std::unique_lock lock(other->mutex, std::try_to_lock);
         if (!lock.owns_lock() || other->states.empty()) continue;
         auto& states = other->states;
-        const std::size_t at = victim(*other);
-        forget_state(*other, *states[at]);
+        const std::size_t at = next_victim(*other);
         states[at] = std::move(states.back());
         states.pop_back();
         tracked_.fetch_sub(1, std::memory_order_relaxed);
-        return nullptr;
+        return;
     }
-    return nullptr;
 }
 
 FluxScorer::DomainState& FluxScorer::touch(Shard& shard, const std::string& domain,
@@ -153,10 +132,18 @@ FluxScorer::DomainState& FluxScorer::touch(Shard& shard, const std::string& doma
         known->recent = true;
         return *known;
     }
-    // The cap is global; the domain evicted to make room is this shard's
-    // (a sharded cache: 16 locks, not one).
+    // The cap is global. The victim is this shard's when it has any (its
+    // state is reused in place; a sharded cache: 16 locks, not one), else
+    // another shard's.
     DomainState* state = nullptr;
-    if (tracked_.load(std::memory_order_relaxed) >= config_.max_domains) state = evict_one(shard);
+    if (tracked_.load(std::memory_order_relaxed) >= config_.max_domains) {
+        if (!shard.states.empty()) {
+            state = shard.states[next_victim(shard)].get();
+            *state = DomainState{};
+        } else {
+            evict_elsewhere(shard);
+        }
+    }
     if (!state) {
         state = shard.states.emplace_back(std::make_unique<DomainState>()).get();
         tracked_.fetch_add(1, std::memory_order_relaxed);

@@ -238,9 +238,12 @@ private:
     static void account(Shard& shard, DomainState& state);
     Shard& shard_for(const std::string& domain);
     DomainState& touch(Shard& shard, const std::string& domain, std::int64_t now);
-    // Makes room for one more domain: returns the victim's state, emptied,
-    // when it came from `locked`; nullptr when it came from another shard.
-    DomainState* evict_one(Shard& locked);
+    // Second chance: the position in `states` of the next state the hand
+    // finds not seen since it last passed, already out of the shard's index
+    // and bytes. `locked` must hold a state.
+    static std::size_t next_victim(Shard& locked);
+    // Evicts one domain from a shard other than `locked` whose lock is free.
+    void evict_elsewhere(const Shard& locked);
     static DomainState* find(Shard& locked, std::string_view domain);
     void update(const std::string& domain, DomainState& state, const Observation& obs,
                 std::uint32_t answer_ttl, std::vector<Sighting>* sightings);

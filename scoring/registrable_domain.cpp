@@ -4,6 +4,8 @@
 
 #include <string>
 
+#include "heap_bytes.h"
+
 namespace fluxguard {
 
 namespace {
@@ -19,8 +21,6 @@ psl_ctx_st* load_text_list() {
     path.replace(path.size() - dafsa.size(), dafsa.size(), ".dat");
     return psl_load_file(path.c_str());
 }
-
-std::size_t heap_bytes(const std::string& s) { return s.capacity() > 15 ? s.capacity() + 1 : 0; }
 
 }  // namespace
 

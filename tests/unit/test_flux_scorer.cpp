@@ -457,6 +457,33 @@ TEST_CASE("scorer: domains not seen for longest are evicted and start from scrat
     }
 }
 
+TEST_CASE("scorer: eviction spares domains seen again over domains seen once", "[flux_scorer]") {
+    // Second chance: 1,600 domains fill the cap, the first 400 come back,
+    // then 400 new ones push 400 out. Insertion order (FIFO) or an eviction
+    // that ignores use would take the first ones, seen twice; second chance
+    // takes domains seen once.
+    ScoringConfig cfg;
+    cfg.max_domains = 1600;
+    FluxScorer scorer(cfg, fgtest::fixture_geo());
+    auto name = [](int i) { return "d" + std::to_string(i) + ".test"; };
+    auto see = [&](int i, std::int64_t t) {
+        scorer.observe(name(i), resolution(t, "www." + name(i), {fgtest::cdn_v4(i % 4000)}));
+    };
+    for (int i = 0; i < 1600; ++i) see(i, t0);
+    for (int i = 0; i < 400; ++i) see(i, t0 + 1);
+    for (int i = 1600; i < 2000; ++i) see(i, t0 + 2);
+    REQUIRE(scorer.tracked_domains() == cfg.max_domains);
+    // mark_blocked() names what it knows of a domain: nothing once evicted.
+    auto tracked = [&](int i) { return !scorer.mark_blocked(name(i), t0 + 3).empty(); };
+    int twice = 0, once = 0, fresh = 0;
+    for (int i = 0; i < 400; ++i) twice += tracked(i);
+    for (int i = 400; i < 1600; ++i) once += tracked(i);
+    for (int i = 1600; i < 2000; ++i) fresh += tracked(i);
+    CHECK(twice == 400);
+    CHECK(once == 800);
+    CHECK(fresh == 400);
+}
+
 // Regression: eviction once had a limit per shard (16 shards of
 // max-domains/16), so a domain went as soon as its own shard was full, while
 // far fewer than max-domains were tracked. The cap is global.
