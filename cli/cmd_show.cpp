@@ -88,6 +88,10 @@ int run(const Args& args) {
     std::sort(countries.begin(), countries.end());
     const auto name_servers = pairs(r[4]);
     const auto meta = hash(r[5]);
+    // Continents are fields "c:<code>" -> last seen of the meta hash.
+    std::vector<std::pair<std::string, std::int64_t>> continents;
+    for (const auto& [field, _] : meta)
+        if (field.starts_with("c:")) continents.emplace_back(field.substr(2), field_int(meta, field));
     std::optional<std::string> blocked_on, allowed_on;
     std::int64_t blocked_since = 0;
     for (std::size_t i = 0; i < candidates.size() && !blocked_on; ++i)
@@ -169,6 +173,7 @@ int run(const Args& args) {
     j["prefixes"] = set_json(prefixes, true);
     j["asns"] = set_json(asns, false);
     j["countries"] = set_json(countries, false);
+    j["continents"] = set_json(continents, false);
     j["name_servers"] = jns;
     if (!geo) j["geo_error"] = geo_error;
 
@@ -237,8 +242,9 @@ int run(const Args& args) {
         for (const auto& [m, t] : v) s += (s.empty() ? "" : ", ") + (prefix ? unpack_prefix(m) : m);
         return s.empty() ? std::string("-") : printable(s);
     };
-    out << fmt::format("ASNs          {}\ncountries     {}\nprefixes      {}\n",
-                       joined(asns, false), joined(countries, false), joined(prefixes, true));
+    out << fmt::format("ASNs          {}\ncountries     {}\ncontinents    {}\nprefixes      {}\n",
+                       joined(asns, false), joined(countries, false), joined(continents, false),
+                       joined(prefixes, true));
     out << fmt::format("\naddresses: {}, {} in the flux pool{}\n", addresses.size(), in_pool,
                        geo ? "" : " (no geo data: " + printable(geo_error) + ")");
     if (!taddr.empty()) out << taddr.render();
@@ -280,10 +286,10 @@ const Command show_command{
     "one domain's evidence: addresses with ASN and country, sets, block and score parts",
     "Shows what the fleet keeps for DOMAIN: its registrable domain's addresses (with\n"
     "ASN and country from the configuration's mmdb files, and whether each is in the\n"
-    "flux pool), prefixes, ASNs, countries and name servers with when each was last\n"
-    "seen, first/last seen, resolutions and lowest TTL; the block covering it (on the\n"
-    "name or a parent) with each part of the stored verdict's score; and its allow\n"
-    "entry, if any.",
+    "flux pool), prefixes, ASNs, countries, continents and name servers with when each\n"
+    "was last seen, first/last seen, resolutions and lowest TTL; the block covering it\n"
+    "(on the name or a parent) with each part of the stored verdict's score; and its\n"
+    "allow entry, if any.",
     {kConfigOption, kJsonOption},
     run};
 

@@ -65,7 +65,7 @@ Engine::Outcome Engine::observe(const Observation& obs, FleetUpdate* update) {
         if (update->addresses.empty())
             for (const auto& a : obs.addresses) {
                 const GeoInfo geo = geo_.lookup(a.address);
-                update->addresses.push_back({a.address, geo.asn, geo.country});
+                update->addresses.push_back({a.address, geo.asn, geo.country, geo.continent});
             }
     }
     // Blocked already: this answer was queued for scoring when the block

@@ -17,6 +17,7 @@ struct Sighting {
     IpAddress address;
     std::uint32_t asn = 0;          // 0: unknown
     std::array<char, 2> country{};  // {0,0}: unknown
+    std::array<char, 2> continent{};  // {0,0}: unknown
 };
 
 // What one instance learnt about a registrable domain from one resolution.
@@ -37,6 +38,7 @@ struct FleetView {
     std::uint32_t distinct_prefixes = 0;  // /24 (IPv4) and /48 (IPv6)
     std::uint32_t distinct_asns = 0;      // unknown ASN not counted
     std::uint32_t distinct_countries = 0; // unknown country not counted
+    std::uint32_t distinct_continents = 0;  // unknown continent not counted
     std::uint32_t distinct_name_servers = 0;
     std::uint32_t min_ttl = 0;
     std::int64_t first_seen = 0;

@@ -370,7 +370,8 @@ void FluxScorer::update(const std::string& domain, DomainState& state, const Obs
             if (auto slot = std::find(answer_asns.begin(), answer_asns.end(), 0u);
                 slot != answer_asns.end())
                 *slot = asn;
-        if (sightings) sightings->push_back({answer.address, asn, entry.geo.country});
+        if (sightings)
+            sightings->push_back({answer.address, asn, entry.geo.country, entry.geo.continent});
         answer_parts.push_back(std::hash<IpAddress>{}(answer.address));
     }
     rotate(state, obs, set_hash(answer_parts), answer_asns, fresh);
@@ -622,6 +623,7 @@ std::optional<Evidence> FluxScorer::judge_fleet(const FleetView& view) {
     more(f.addresses, view.distinct_addresses);
     more(f.asns, view.distinct_asns);
     more(f.countries, view.distinct_countries);
+    more(f.continents_beyond_two, std::max<std::uint32_t>(view.distinct_continents, 2) - 2);
     more(f.prefixes, view.distinct_prefixes);
     // The fleet keeps which countries, not how many addresses each: when the
     // fleet saw more countries than we did, assume them evenly spread.

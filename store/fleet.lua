@@ -9,6 +9,11 @@
 -- Lua 5.1's unpack() is limited by the C stack; stay well below it.
 local CHUNK = 200
 
+-- GeoLite2's continent codes -> their field in a domain's meta hash.
+local CONTINENTS = {AF = 'c:AF', AN = 'c:AN', AS = 'c:AS', EU = 'c:EU', NA = 'c:NA',
+                    OC = 'c:OC', SA = 'c:SA'}
+local CONTINENT_FIELDS = {'c:AF', 'c:AN', 'c:AS', 'c:EU', 'c:NA', 'c:OC', 'c:SA'}
+
 -- ZADD GT: a member's score is its last-seen time and must never go back
 -- when an instance's update arrives late (queued during an outage).
 local function touch(key, time, members, first, last)
@@ -45,8 +50,12 @@ local op = ARGV[1]
 if op == 'merge' then
   -- KEYS: addr pfx asn cc ns meta (one domain, one hash tag)
   -- ARGV: 'merge' time min_ttl entry_ttl max_members
-  --       then for addr, pfx, asn, cc, ns in turn: a count n and n members
-  -- Returns: resolutions, addr, pfx, asn, cc, ns counts, min_ttl, first_seen
+  --       then for addr, pfx, asn, cc, ns, continents in turn: a count n
+  --       and n members
+  -- Returns: resolutions, addr, pfx, asn, cc, ns counts, min_ttl,
+  --          first_seen, continents count
+  -- Continents (seven codes at most) live in meta as fields 'c:<code>' ->
+  -- last seen, not in a key of their own: no extra key or call per update.
   -- Redis spends most of an update's cost in the redis.call()s below, so
   -- there are as few as the semantics allow.
   local time = tonumber(ARGV[2])
@@ -56,7 +65,7 @@ if op == 'merge' then
   -- Check the whole layout before the first write: a script error does not
   -- roll back what already ran.
   local at = 6
-  for k = 1, 5 do
+  for k = 1, 6 do
     local n = tonumber(ARGV[at])
     if not n or n < 0 then at = nil break end
     at = at + n + 1
@@ -66,7 +75,8 @@ if op == 'merge' then
   end
 
   local meta = KEYS[6]
-  local old = redis.call('HMGET', meta, 'first_seen', 'last_seen', 'min_ttl', 'resolutions')
+  local old = redis.call('HMGET', meta, 'first_seen', 'last_seen', 'min_ttl', 'resolutions',
+                         unpack(CONTINENT_FIELDS))
   local first_seen = time
   if old[1] then first_seen = math.min(tonumber(old[1]), time) end
   local last_seen = time
@@ -98,13 +108,33 @@ if op == 'merge' then
     counts[k] = count
   end
 
-  redis.call('HSET', meta, 'first_seen', string.format('%d', first_seen),
-             'last_seen', string.format('%d', last_seen),
-             'min_ttl', string.format('%d', min_ttl),
-             'resolutions', string.format('%d', resolutions))
+  -- The continents group follows the five above; codes outside the seven
+  -- are ignored, so the hash stays bounded whatever a client sends.
+  local now = string.format('%d', time)
+  local fields = {'first_seen', string.format('%d', first_seen),
+                  'last_seen', string.format('%d', last_seen),
+                  'min_ttl', string.format('%d', min_ttl),
+                  'resolutions', string.format('%d', resolutions)}
+  local last = {}
+  for i, field in ipairs(CONTINENT_FIELDS) do last[field] = tonumber(old[4 + i]) end
+  for j = at + 1, at + tonumber(ARGV[at]) do
+    local field = CONTINENTS[ARGV[j]]
+    -- Like ZADD GT: a late update never moves a last-seen time back.
+    if field and not (last[field] and last[field] >= time) then
+      last[field] = time
+      fields[#fields + 1] = field
+      fields[#fields + 1] = now
+    end
+  end
+  -- The same sliding window as the sets above.
+  local continents = 0
+  for _, field in ipairs(CONTINENT_FIELDS) do
+    if last[field] and last[field] >= cutoff then continents = continents + 1 end
+  end
+  redis.call('HSET', meta, unpack(fields))
   redis.call('EXPIRE', meta, ttl)
   return {resolutions, counts[1], counts[2], counts[3], counts[4], counts[5],
-          min_ttl, first_seen}
+          min_ttl, first_seen, continents}
 
 elseif op == 'block' then
   -- KEYS: blocked, block:{d}, pool:addr, pool:ns, {d}:addr, {d}:ns

@@ -85,13 +85,15 @@ RedisArgv merge(std::string_view sha, const KeyLayout& keys, const FleetUpdate& 
     argv.push_back(decimal(limits.entry_ttl_seconds));
     argv.push_back(std::to_string(limits.max_members));
 
-    std::set<std::string> addrs, nets, asns, countries, names;
+    std::set<std::string> addrs, nets, asns, countries, continents, names;
     for (const auto& s : update.addresses) {
         addrs.insert(packed_address(s.address));
         nets.insert(packed_network(s.address));
         if (s.asn != 0) asns.insert(std::to_string(s.asn));
         if (s.country[0] != 0 && s.country[1] != 0)
             countries.insert(std::string(s.country.data(), 2));
+        if (s.continent[0] != 0 && s.continent[1] != 0)
+            continents.insert(std::string(s.continent.data(), 2));
     }
     for (const auto& n : update.name_servers)
         if (!n.empty()) names.insert(n);
@@ -100,13 +102,14 @@ RedisArgv merge(std::string_view sha, const KeyLayout& keys, const FleetUpdate& 
     append_members(argv, asns);
     append_members(argv, countries);
     append_members(argv, names);
+    append_members(argv, continents);
     return argv;
 }
 
 std::optional<FleetView> parse_merge_reply(const redisReply& reply, std::string domain) {
-    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 8) return std::nullopt;
-    std::int64_t v[8];
-    for (std::size_t i = 0; i < 8; ++i) {
+    if (reply.type != REDIS_REPLY_ARRAY || reply.elements != 9) return std::nullopt;
+    std::int64_t v[9];
+    for (std::size_t i = 0; i < 9; ++i) {
         auto n = integer_of(reply.element[i]);
         if (!n) return std::nullopt;
         v[i] = *n;
@@ -121,6 +124,7 @@ std::optional<FleetView> parse_merge_reply(const redisReply& reply, std::string 
     view.distinct_name_servers = clamp_u32(v[5]);
     view.min_ttl = clamp_u32(v[6]);
     view.first_seen = v[7];
+    view.distinct_continents = clamp_u32(v[8]);
     return view;
 }
 

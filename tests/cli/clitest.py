@@ -195,7 +195,8 @@ class FluxctlTestCase(unittest.TestCase):
         return proc
 
     def seed_detected(self, domain, since, score, addresses, asns=(), ccs=(), ns=(),
-                      resolutions=5, min_ttl=60, evidence=None, prefix="fluxguard:"):
+                      resolutions=5, min_ttl=60, evidence=None, prefix="fluxguard:",
+                      continents=()):
         """Writes what a resolver's store writes for a domain it tracked and
         then blocked (store/README.md, "Key layout")."""
         base = "%s{%s}:" % (prefix, domain)
@@ -211,6 +212,8 @@ class FluxctlTestCase(unittest.TestCase):
             self.r("ZADD", base + "ns", since, n)
         self.r("HSET", base + "meta", "first_seen", since - 600, "last_seen", since,
                "resolutions", resolutions, "min_ttl", min_ttl)
+        for c in continents:
+            self.r("HSET", base + "meta", "c:" + c, since)
         if score is not None:
             self.r("ZADD", prefix + "blocked", since, domain)
             self.r("HSET", "%sblock:{%s}" % (prefix, domain), "domain", domain,

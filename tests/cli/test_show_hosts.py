@@ -28,6 +28,7 @@ class ShowHostsTest(FluxctlTestCase):
         self.seed_detected("flux.example", NOW, 32.4,
                            ["198.18.1.5", "198.18.2.6", "2001:db8:3::7"],
                            asns=[64601, 64602, 64603], ccs=["RU", "UA", "BR"],
+                           continents=["EU", "SA"],
                            ns=["ns1.flux.example"], resolutions=5, min_ttl=60, evidence=EVIDENCE)
         self.r("ZADD", "fluxguard:pool:ns", NOW, "ns1.flux.example")
         self.seed_detected("static.example", NOW, None, ["192.0.2.10"], asns=[64800], ccs=["NL"])
@@ -41,6 +42,7 @@ class ShowHostsTest(FluxctlTestCase):
         self.assertIn("resolutions   5\n", out)
         self.assertIn("min TTL       60 s\n", out)
         self.assertIn("ASNs          64601, 64602, 64603\n", out)
+        self.assertIn("continents    EU, SA\n", out)
         self.assertIn("prefixes      198.18.1.0/24, 198.18.2.0/24, 2001:db8:3::/48\n", out)
         self.assertIn("addresses: 3, 3 in the flux pool\n", out)
         rows = {line.split()[0]: line.split() for line in out.splitlines()
@@ -64,6 +66,8 @@ class ShowHostsTest(FluxctlTestCase):
                           "2001:db8:3::7": (64603, "BR", True)})
         self.assertEqual(data["meta"]["resolutions"], 5)
         self.assertEqual([c["value"] for c in data["countries"]], ["BR", "RU", "UA"])
+        self.assertEqual([(c["value"], c["last_seen"]) for c in data["continents"]],
+                         [("EU", NOW), ("SA", NOW)])
 
         # A name below: the registrable domain's state, the covering block.
         out = self.fluxctl("show", "WWW.Flux.Example").stdout

@@ -43,10 +43,9 @@ class Fleet(unittest.TestCase):
         cls.redis = RedisServer().start()
         cls.auth = AuthServer(cls.tmp).start()
         cls.conf = cls.tmp / "fluxguard.conf"
-        # The fleet shares distinct ASNs and countries, not continents: with
-        # the continent weight, six flux networks on four continents would
-        # cross the threshold on one resolver alone, and this test is about
-        # evidence that only crosses it combined.
+        # Without the continent part: with it, the six flux networks (on four
+        # continents) resolver b sees would cross the threshold on b alone,
+        # and this test is about evidence that only crosses it combined.
         cls.conf.write_text(conf_text("nxdomain", "store: redis\nredis-server: 127.0.0.1:%d\n"
                                       "record-clients: yes\nweight-continents: 0\n"
                                       % cls.redis.port))

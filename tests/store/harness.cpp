@@ -342,6 +342,7 @@ fluxguard::IpAddress ip(std::string_view text) {
 fluxguard::FleetUpdate update(const std::string& domain, const std::vector<std::string>& addresses,
                               std::vector<std::string> name_servers, std::uint32_t min_ttl) {
     static const char* countries[] = {"RU", "UA", "BR", "IN", "CN", "TR", "VN", "RO", "US", "DE"};
+    static const char* continents[] = {"EU", "EU", "SA", "AS", "AS", "AS", "AS", "EU", "NA", "EU"};
     fluxguard::FleetUpdate u;
     u.domain = domain;
     u.time = std::chrono::duration_cast<std::chrono::seconds>(
@@ -355,6 +356,7 @@ fluxguard::FleetUpdate update(const std::string& domain, const std::vector<std::
         const int net = b.size() == 4 ? b[2] : b[5];
         s.asn = 64600u + static_cast<std::uint32_t>(net);
         s.country = {countries[net % 10][0], countries[net % 10][1]};
+        s.continent = {continents[net % 10][0], continents[net % 10][1]};
         u.addresses.push_back(s);
     }
     u.name_servers = std::move(name_servers);

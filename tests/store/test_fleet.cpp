@@ -50,6 +50,7 @@ TEST_CASE("two instances merge their sightings into one view", "[store][redis]")
     CHECK(va.distinct_prefixes == 2);
     CHECK(va.distinct_asns == 2);
     CHECK(va.distinct_countries == 2);
+    CHECK(va.distinct_continents == 2);  // Ukraine (EU), Brazil (SA)
     CHECK(va.distinct_name_servers == 1);
 
     // The second resolver saw one address the first did too, and new ones.
@@ -58,6 +59,7 @@ TEST_CASE("two instances merge their sightings into one view", "[store][redis]")
                {"ns1.evil.example", "ns2.evil.example"}, 60);
     fluxguard::Sighting unknown;  // no ASN, no country: counted as an address only
     unknown.address = ip("10.1.2.3");
+    unknown.continent = {'X', 'X'};  // not a continent code: ignored
     second.addresses.push_back(unknown);
     REQUIRE(b.submit(second));
     REQUIRE(wait_until([&] { return rb.view("evil.example").has_value(); }, 2s));
@@ -67,6 +69,7 @@ TEST_CASE("two instances merge their sightings into one view", "[store][redis]")
     CHECK(vb.distinct_prefixes == 2 + 3);   // 198.18.3/24, 2001:db8:4::/48, 10.1.2/24
     CHECK(vb.distinct_asns == 4);           // 64601..64604, unknown not counted
     CHECK(vb.distinct_countries == 4);
+    CHECK(vb.distinct_continents == 3);  // and Asia (India, China)
     CHECK(vb.distinct_name_servers == 2);
     CHECK(vb.min_ttl == 60);
     CHECK(vb.first_seen == t1);
@@ -75,6 +78,8 @@ TEST_CASE("two instances merge their sightings into one view", "[store][redis]")
     const KeyLayout layout("fluxguard:");
     const auto keys = layout.domain_keys("evil.example");
     CHECK(str(redis.command({"HGET", keys.meta, "resolutions"})) == "2");
+    CHECK(str(redis.command({"HGET", keys.meta, "c:AS"})) == std::to_string(second.time));
+    CHECK(redis.command({"HEXISTS", keys.meta, "c:XX"})->integer == 0);
     CHECK(redis.command({"ZCARD", keys.addr})->integer == 12);
     const auto ttl = redis.command({"TTL", keys.addr})->integer;
     CHECK(ttl > 86000);
@@ -365,14 +370,25 @@ TEST_CASE("members leave the window entry_ttl after last seen, and collections a
     CHECK(rec.view("window.example")->distinct_addresses == 1);
     CHECK(rec.view("window.example")->first_seen == old_update.time);
 
-    REQUIRE(store.submit(update("window.example", {"198.18.2.1"}, {"ns-new.example"})));
+    const auto new_update = update("window.example", {"198.18.2.1"}, {"ns-new.example"});
+    REQUIRE(store.submit(new_update));
     REQUIRE(wait_until([&] { return rec.views() == 2; }, 2s));
     auto v = *rec.view("window.example");
     CHECK(v.resolutions == 2);
     CHECK(v.distinct_addresses == 1);  // 198.18.1.1 left the window
     CHECK(v.distinct_asns == 1);
+    CHECK(v.distinct_continents == 1);  // Ukraine's Europe left it too: Brazil's South America
     CHECK(v.distinct_name_servers == 1);
     CHECK(v.first_seen == old_update.time);
+
+    // A late update of South America does not move its last-seen time back.
+    auto late = update("window.example", {"198.18.2.1"}, {"ns-new.example"});
+    late.time = new_update.time - 50;
+    REQUIRE(store.submit(late));
+    REQUIRE(wait_until([&] { return rec.views() == 3; }, 2s));
+    CHECK(rec.view("window.example")->distinct_continents == 1);
+    const auto meta = KeyLayout("fluxguard:").domain_keys("window.example").meta;
+    CHECK(redis.command({"HGET", meta, "c:SA"})->str == std::to_string(new_update.time));
 
     REQUIRE(store.submit(update("cap.example", flux_addresses(3, 1, 5))));
     REQUIRE(wait_until([&] { return rec.view("cap.example").has_value(); }, 2s));

@@ -200,7 +200,8 @@ TEST_CASE("merge arguments hold each member once and skip unknowns", "[store][sc
     u.addresses.push_back(unknown);
     const auto argv = fluxguard::fleet_script::merge("sha", layout, u, {});
     // EVALSHA sha 6 <6 keys> merge time min_ttl ttl max | 4 addrs | 3 nets | 2 ASNs | 2 cc | 1 ns
-    REQUIRE(argv.size() == 9 + 5 + (1 + 4) + (1 + 3) + (1 + 2) + (1 + 2) + (1 + 1));
+    //   | 2 continents
+    REQUIRE(argv.size() == 9 + 5 + (1 + 4) + (1 + 3) + (1 + 2) + (1 + 2) + (1 + 1) + (1 + 2));
     CHECK(argv[14] == "4");
     CHECK(argv[15] == std::string("\x0a\x00\x00\x01", 4));
     CHECK(argv[19] == "3");
@@ -208,6 +209,9 @@ TEST_CASE("merge arguments hold each member once and skip unknowns", "[store][sc
     CHECK(argv[26] == "2");
     CHECK(argv[29] == "1");
     CHECK(argv[30] == "ns1.evil.example");
+    CHECK(argv[31] == "2");
+    CHECK(argv[32] == "AS");
+    CHECK(argv[33] == "EU");
     CHECK(fluxguard::fleet_script::packed_network(fgstore::ip("2001:db8:5::1")).size() == 6);
 }
 

@@ -565,6 +565,33 @@ TEST_CASE("scorer: single-address flux on a third continent is flagged within fo
     CHECK(h_two.score(cfg) <= cfg.threshold);
 }
 
+TEST_CASE("scorer: the fleet's view counts networks, countries and continents seen elsewhere",
+          "[flux_scorer]") {
+    // This instance saw two agents (Russia, Ukraine); the fleet saw five
+    // networks in five countries, on four continents or on two.
+    const ScoringConfig cfg;
+    auto judge = [&](std::uint32_t continents) {
+        FluxScorer scorer(cfg, fgtest::fixture_geo());
+        CHECK_FALSE(scorer.observe("fleet.test", resolution(t0, "www.fleet.test", {flux_v4(1, 1)})));
+        CHECK_FALSE(
+            scorer.observe("fleet.test", resolution(t0 + 150, "www.fleet.test", {flux_v4(2, 1)})));
+        fluxguard::FleetView view;
+        view.domain = "fleet.test";
+        view.resolutions = 5;
+        view.distinct_addresses = view.distinct_prefixes = 5;
+        view.distinct_asns = view.distinct_countries = 5;
+        view.distinct_continents = continents;
+        view.first_seen = t0 - 600;
+        return scorer.judge_fleet(view);
+    };
+    const auto world = judge(4);
+    REQUIRE(world);
+    CHECK(part(*world, "continents_beyond_two").value == 2);
+    CHECK(part(*world, "distinct_asns").value == 5);
+    CHECK(world->first_seen == t0 - 600);
+    CHECK_FALSE(judge(2));
+}
+
 TEST_CASE("scorer: addresses without mmdb records are not ASNs or countries", "[flux_scorer]") {
     const ScoringConfig cfg;
     SECTION("mixed with flux addresses") {
