@@ -24,7 +24,8 @@ side and dnsperf alternates between them, slice by slice, in ABBA order:
               names per domain with ~250 addresses (CDN-like), or a new
               domain each (a new state per answer, and eviction)
   mixed       70 % cache hits, 20 % misses, 10 % fast-flux names (blocked by
-              the module after three resolutions of a domain, NXDOMAIN then)
+              the module within a domain's first few resolutions, NXDOMAIN
+              then)
 Throughput slices run dnsperf at full speed (100 queries outstanding);
 latency slices at a fixed rate well under saturation with dnsperf -v (one
 line per response with its latency; p50/p99 are computed from those, since
@@ -207,7 +208,7 @@ def make_query_files(work, args):
     files["miss"] = (chunks(tput, args.slices, "q-miss", work),
                      chunks(lat, args.latency_slices, "q-miss-latency", work))
     # mixed: 70 % hits, 20 % misses (names of the 1,000 domains), 10 % flux
-    # names (200 domains, each blocked by the module after three resolutions).
+    # names (200 domains, each blocked by the module within a few resolutions).
     fluxes = [flux(d, k) for d in range(FLUX_DOMAINS) for k in range(FLUX_NAMES)]
     misses = [shared(d, k) for d in range(SHARED_DOMAINS) for k in range(SHARED_NAMES)]
     rng.shuffle(misses)
