@@ -2,6 +2,7 @@
 
 #include <libpsl.h>
 
+#include <memory>
 #include <string>
 
 #include "heap_bytes.h"
@@ -22,14 +23,24 @@ psl_ctx_st* load_text_list() {
     return psl_load_file(path.c_str());
 }
 
+// Read once per process: the list is immutable once loaded and libpsl's
+// look-ups only read it, so every engine (after a reload, or the fuzz
+// targets' fresh engine per input) shares it instead of parsing ~10,000
+// rules again. Freed at exit (or when the module is unloaded).
+const psl_ctx_st* shared_list() {
+    struct Free {
+        void operator()(psl_ctx_st* ctx) const noexcept { psl_free(ctx); }
+    };
+    static const std::unique_ptr<psl_ctx_st, Free> loaded = [] {
+        psl_ctx_st* ctx = load_text_list();
+        return std::unique_ptr<psl_ctx_st, Free>(ctx ? ctx : psl_latest(nullptr));
+    }();
+    return loaded ? loaded.get() : psl_builtin();
+}
+
 }  // namespace
 
-void RegistrableDomains::Free::operator()(psl_ctx_st* ctx) const noexcept { psl_free(ctx); }
-
-RegistrableDomains::RegistrableDomains() : ctx_(load_text_list()), memo_(memo_slots) {
-    if (!ctx_) ctx_.reset(psl_latest(nullptr));
-    active_ = ctx_ ? ctx_.get() : psl_builtin();
-}
+RegistrableDomains::RegistrableDomains() : active_(shared_list()), memo_(memo_slots) {}
 
 // psl_registrable_domain() walks a name's suffixes from the longest and stops
 // at the first public suffix, answering the suffix one label longer. So the

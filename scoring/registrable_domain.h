@@ -5,7 +5,6 @@
 #pragma once
 
 #include <cstddef>
-#include <memory>
 #include <mutex>
 #include <string>
 #include <string_view>
@@ -17,8 +16,9 @@ namespace fluxguard {
 
 class RegistrableDomains {
 public:
-    // Loads the system's Public Suffix List (Debian's publicsuffix package),
-    // in its text form, and falls back to the list built into libpsl.
+    // Uses the system's Public Suffix List (Debian's publicsuffix package),
+    // in its text form, read at the first construction in the process; falls
+    // back to the list built into libpsl.
     RegistrableDomains();
 
     // "www.example.co.uk" -> "example.co.uk". A name that is itself a public
@@ -31,9 +31,6 @@ public:
     std::size_t memory_bytes() const;
 
 private:
-    struct Free {
-        void operator()(psl_ctx_st* ctx) const noexcept;
-    };
     // A direct-mapped memo of parents (zone names) and their answers: fixed
     // size, nothing to expire, a colliding parent just takes the slot.
     struct Slot {
@@ -42,8 +39,7 @@ private:
     };
     static constexpr std::size_t memo_slots = 8192;
 
-    std::unique_ptr<psl_ctx_st, Free> ctx_;
-    const psl_ctx_st* active_ = nullptr;
+    const psl_ctx_st* active_ = nullptr;  // the process's list (registrable_domain.cpp)
     mutable std::mutex memo_mutex_;
     mutable std::vector<Slot> memo_;
     mutable std::size_t memo_heap_bytes_ = 0;  // strings beyond their inline buffers
