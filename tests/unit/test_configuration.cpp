@@ -181,6 +181,7 @@ TEST_CASE("config: defaults are the documented ones", "[configuration]") {
     CHECK(c.scoring.weight_addresses == 1.32);
     CHECK(c.scoring.weight_asns == 18.54);
     CHECK(c.scoring.weight_countries == 9.27);
+    CHECK(c.scoring.weight_continents == 74.16);
     CHECK(c.scoring.weight_prefixes == 0.0);
     CHECK(c.scoring.weight_ns_addresses == 1.32);
     CHECK(c.scoring.weight_ns_asns == 18.54);
@@ -213,6 +214,7 @@ TEST_CASE("config: defaults are the documented ones", "[configuration]") {
                              "weight-addresses: 1.32",
                              "weight-asns: 18.54",
                              "weight-countries: 9.27",
+                             "weight-continents: 74.16",
                              "weight-prefixes: 0",
                              "weight-ns-addresses: 1.32",
                              "weight-ns-asns: 18.54",
