@@ -9,10 +9,8 @@
 -- Lua 5.1's unpack() is limited by the C stack; stay well below it.
 local CHUNK = 200
 
--- GeoLite2's continent codes -> their field in a domain's meta hash.
-local CONTINENTS = {AF = 'c:AF', AN = 'c:AN', AS = 'c:AS', EU = 'c:EU', NA = 'c:NA',
-                    OC = 'c:OC', SA = 'c:SA'}
-local CONTINENT_FIELDS = {'c:AF', 'c:AN', 'c:AS', 'c:EU', 'c:NA', 'c:OC', 'c:SA'}
+-- GeoLite2's continent codes, in the order merge reads their fields.
+local CONTINENTS = {AF = 1, AN = 2, AS = 3, EU = 4, NA = 5, OC = 6, SA = 7}
 
 -- ZADD GT: a member's score is its last-seen time and must never go back
 -- when an instance's update arrives late (queued during an outage).
@@ -76,7 +74,7 @@ if op == 'merge' then
 
   local meta = KEYS[6]
   local old = redis.call('HMGET', meta, 'first_seen', 'last_seen', 'min_ttl', 'resolutions',
-                         unpack(CONTINENT_FIELDS))
+                         'c:AF', 'c:AN', 'c:AS', 'c:EU', 'c:NA', 'c:OC', 'c:SA')
   local first_seen = time
   if old[1] then first_seen = math.min(tonumber(old[1]), time) end
   local last_seen = time
@@ -110,26 +108,23 @@ if op == 'merge' then
 
   -- The continents group follows the five above; codes outside the seven
   -- are ignored, so the hash stays bounded whatever a client sends.
-  local now = string.format('%d', time)
   local fields = {'first_seen', string.format('%d', first_seen),
                   'last_seen', string.format('%d', last_seen),
                   'min_ttl', string.format('%d', min_ttl),
                   'resolutions', string.format('%d', resolutions)}
-  local last = {}
-  for i, field in ipairs(CONTINENT_FIELDS) do last[field] = tonumber(old[4 + i]) end
   for j = at + 1, at + tonumber(ARGV[at]) do
-    local field = CONTINENTS[ARGV[j]]
+    local i = CONTINENTS[ARGV[j]]
     -- Like ZADD GT: a late update never moves a last-seen time back.
-    if field and not (last[field] and last[field] >= time) then
-      last[field] = time
-      fields[#fields + 1] = field
-      fields[#fields + 1] = now
+    if i and (tonumber(old[4 + i]) or 0) < time then
+      old[4 + i] = time
+      fields[#fields + 1] = 'c:' .. ARGV[j]
+      fields[#fields + 1] = string.format('%d', time)
     end
   end
   -- The same sliding window as the sets above.
   local continents = 0
-  for _, field in ipairs(CONTINENT_FIELDS) do
-    if last[field] and last[field] >= cutoff then continents = continents + 1 end
+  for i = 5, 11 do
+    if (tonumber(old[i]) or cutoff - 1) >= cutoff then continents = continents + 1 end
   end
   redis.call('HSET', meta, unpack(fields))
   redis.call('EXPIRE', meta, ttl)
