@@ -47,7 +47,7 @@ import time as _time
 
 import location  # Debian's python3-location (libloc); use /usr/bin/python3
 
-GENERATOR_VERSION = 1
+GENERATOR_VERSION = 2  # 2: world-wide round robins ("global") among the volunteer pools
 DEFAULT_LOCATION_DB = "/usr/share/libloc-location/location.db"
 DEFAULT_START = 1700000000  # 2023-11-14 22:13:20 UTC; any fixed epoch works
 
@@ -108,6 +108,12 @@ HOSTING = [
     (14061, "US"), (63949, "US"), (26496, "US"), (20473, "US"), (47583, "US"),
     (16276, "GB"), (8560, "GB"), (8560, "ES"), (31034, "IT"), (13030, "CH"),
     (16276, "PL"), (9009, "RO"), (34224, "BG"),
+]
+# The same hosters' networks in Asia, Oceania, Canada and Finland (libloc),
+# for round robins that span continents.
+GLOBAL_HOSTING = [
+    (16276, "SG"), (16276, "CA"), (63949, "SG"), (20473, "JP"), (20473, "AU"),
+    (20473, "SG"), (14061, "SG"), (14061, "IN"), (24940, "FI"),
 ]
 # Bulletproof-ish hosting for the flux networks' own (stable) name servers;
 # assumption: single-flux operators keep their authoritative servers on a few
@@ -1008,8 +1014,13 @@ class Builder:
     # Mirror pools and IRC round-robin networks, also on the exclusion lists
     # (the notes). Assumptions: a few dozen servers each at universities and
     # hosters across Europe and North America, 4-8 addresses per answer,
-    # TTL 300-600, static membership.
-    RR_POOLS = [("mirror", 3, (30, 60), (4, 8), 600), ("irc", 3, (10, 25), (3, 6), 300)]
+    # TTL 300-600, static membership. "global": the same without geo-DNS
+    # and with servers on every continent (assumption: some IRC networks and
+    # mirror lists answer every client from one world-wide round robin); the
+    # look-alike a continent-aware score must spare.
+    RR_POOLS = [("mirror", 3, (30, 60), (4, 8), 600, HOSTING),
+                ("irc", 3, (10, 25), (3, 6), 300, HOSTING),
+                ("global", 3, (12, 30), (4, 8), 300, HOSTING + GLOBAL_HOSTING)]
 
     def volunteer_pool(self):
         p = self.NTP
@@ -1079,19 +1090,19 @@ class Builder:
                 self.tr.demand(nrng, self.D(nrng.uniform(0, 0.05)), self.tr.end,
                                nrng.loguniform(*p["rate"]), resolve)
 
-        for kind, count, size, per, ttl in self.RR_POOLS:
+        for kind, count, size, per, ttl, hosting in self.RR_POOLS:
             for i in range(count):
                 rng = Rng(self.seed, kind, i)
                 dom = self.names.domain(kind, i)
                 self.tr.label(dom, "volunteer-pool", False, ttl, None)
                 members = []
                 for _ in range(rng.randint(*size)):
-                    asn, cc = rng.choice(HOSTING)
+                    asn, cc = rng.choice(hosting)
                     addr, _, _ = self.geo.pick(rng, self.geo.networks(asn, cc, max_prefix=24))
                     members.append(addr)
                 k = rng.randint(*per)
                 qname = ("%s." % rng.choice(["rsync", "distfiles", "download"]) if kind == "mirror"
-                         else "irc.") + dom
+                         else "irc." if kind == "irc" else "pool.") + dom
                 zone = self.benign_zone(rng)
 
                 def resolve(t, n, qname=qname, members=members, k=k, ttl=ttl, dom=dom, zone=zone):

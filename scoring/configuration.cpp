@@ -98,8 +98,9 @@ std::vector<config_parser::Key> settings(Config& c) {
         {"weight-countries", "9.27", "score per distinct country (half an ASN's weight)",
          [&c](std::string_view v) { c.scoring.weight_countries = parse_double(v); }},
         {"weight-continents", "74.16",
-         "score per continent beyond the second (four ASNs' weight: geo-DNS answers stay near "
-         "the resolver, bots are wherever they are)",
+         "score per continent beyond the second, for domains answering one or two addresses "
+         "at a time (four ASNs' weight: geo-DNS answers stay near the resolver, bots are "
+         "wherever they are)",
          [&c](std::string_view v) { c.scoring.weight_continents = parse_double(v); }},
         {"weight-prefixes", "0",
          "score per distinct /24 (IPv4) or /48 (IPv6); off by default, ASNs carry the signal",

@@ -411,7 +411,9 @@ FluxScorer::Features FluxScorer::features(const DomainState& state, const PoolMa
     f.addresses = n(state.addresses.size());
     f.asns = n(state.asns.distinct());
     f.countries = n(state.countries.distinct());
-    f.continents_beyond_two = n(std::max<std::size_t>(state.continents.distinct(), 2) - 2);
+    f.continents = n(state.continents.distinct());
+    if (state.max_records <= max_records_for_continents)
+        f.continents_beyond_two = std::max(f.continents, 2.0) - 2;
     f.prefixes = n(state.prefixes.distinct());
     f.spread = state.countries.spread();
     // The Zeek ports of the Holz score scale it by nASN/nA: many addresses
@@ -490,6 +492,7 @@ void FluxScorer::explain(const DomainState& state, const PoolMatch& pool, const 
         {"geo_spread", f.spread},
         {"asn_per_address", f.network_ratio},
         {"novelty", f.novelty},
+        {"continents", f.continents},
         {"ns_geo_spread", state.ns_summary.spread},
         {"resolutions", n(state.resolutions)},
         {"min_ttl", n(state.min_ttl == UINT32_MAX ? 0 : state.min_ttl)},
@@ -623,7 +626,9 @@ std::optional<Evidence> FluxScorer::judge_fleet(const FleetView& view) {
     more(f.addresses, view.distinct_addresses);
     more(f.asns, view.distinct_asns);
     more(f.countries, view.distinct_countries);
-    more(f.continents_beyond_two, std::max<std::uint32_t>(view.distinct_continents, 2) - 2);
+    more(f.continents, view.distinct_continents);
+    if (state.max_records <= max_records_for_continents)
+        f.continents_beyond_two = std::max(f.continents, 2.0) - 2;
     more(f.prefixes, view.distinct_prefixes);
     // The fleet keeps which countries, not how many addresses each: when the
     // fleet saw more countries than we did, assume them evenly spread.

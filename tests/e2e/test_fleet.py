@@ -43,12 +43,8 @@ class Fleet(unittest.TestCase):
         cls.redis = RedisServer().start()
         cls.auth = AuthServer(cls.tmp).start()
         cls.conf = cls.tmp / "fluxguard.conf"
-        # Without the continent part: with it, the six flux networks (on four
-        # continents) resolver b sees would cross the threshold on b alone,
-        # and this test is about evidence that only crosses it combined.
         cls.conf.write_text(conf_text("nxdomain", "store: redis\nredis-server: 127.0.0.1:%d\n"
-                                      "record-clients: yes\nweight-continents: 0\n"
-                                      % cls.redis.port))
+                                      "record-clients: yes\n" % cls.redis.port))
         cls.resolvers = []
         for name in ("a", "b"):
             workdir = cls.tmp / name

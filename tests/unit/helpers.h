@@ -12,6 +12,7 @@
 //   anything else: no record.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <map>
@@ -150,7 +151,7 @@ inline std::string plan_continent(const std::string& country) {
 // history of answer addresses only (no name servers, nothing in the pools):
 //
 //   diversity * (wA*addresses + wASN*ASNs + wCC*countries + wP*prefixes
-//                + wX*cross_network_changes + wCont*max(0, continents - 2)) + bias
+//                + wX*cross_network_changes + wCont*continents_beyond_two) + bias
 //   diversity = spread * ASNs / addresses
 //
 // spread is the Gini-Simpson index 1 - sum(p_c^2) over the countries of the
@@ -165,11 +166,13 @@ struct History {
     std::set<std::string> previous;  // the previous answer
     bool has_previous = false;
     double changed = 0, novel = 0;  // addresses in changed answers, and new ones
+    std::size_t max_answer = 0;     // the largest answer (a list added counts as one)
 
     // An address that counts, outside any answer sequence.
     void add(std::string_view address) { addresses.insert(ip(address).to_string()); }
     void add(const std::vector<std::string>& list) {
         for (const auto& a : list) add(a);
+        max_answer = std::max(max_answer, list.size());
     }
     // The next answer of the domain (nothing expires in between).
     void resolve(const std::vector<std::string>& answer) {
@@ -204,7 +207,10 @@ struct History {
         return m;
     }
     double countries() const { return static_cast<double>(country_counts().size()); }
+    // Continents beyond the second, counted only while no answer held more
+    // than two addresses.
     double continents_beyond_two() const {
+        if (max_answer > 2) return 0;
         std::set<std::string> s;
         for (const auto& [country, _] : country_counts())
             if (auto c = plan_continent(country); !c.empty()) s.insert(c);

@@ -363,7 +363,8 @@ TEST_CASE("scorer: max-addresses-per-domain keeps the most recently seen address
     expected.cross_changes = h.cross_changes;
     std::vector<std::string> recent;
     for (int r = total - kept; r < total; ++r) recent.push_back(rotating_v4(r));
-    expected.add(recent);
+    for (const auto& a : recent) expected.add(std::string_view(a));
+    expected.max_answer = h.max_answer;  // answers of one address
 
     FluxScorer scorer(cfg, fgtest::fixture_geo());
     std::optional<Evidence> ev;
@@ -563,6 +564,18 @@ TEST_CASE("scorer: single-address flux on a third continent is flagged within fo
     CHECK_FALSE(run("europe-asia.test", two_continents, 2, h_two));
     CHECK(h_two.continents_beyond_two() == 0);
     CHECK(h_two.score(cfg) <= cfg.threshold);
+
+    // The same five networks on four continents in two answers of three and
+    // two addresses (a world-wide round robin): no continent part.
+    History h_wide;
+    const std::vector<std::string> first = {flux_v4(1, 3), flux_v4(2, 3), flux_v4(3, 3)};
+    const std::vector<std::string> second = {flux_v4(4, 3), flux_v4(9, 3)};
+    h_wide.resolve(first);
+    h_wide.resolve(second);
+    CHECK(h_wide.continents_beyond_two() == 0);
+    REQUIRE(h_wide.score(cfg) <= cfg.threshold);
+    CHECK_FALSE(scorer.observe("wide.test", resolution(t0, "www.wide.test", first)));
+    CHECK_FALSE(scorer.observe("wide.test", resolution(t0 + 150, "www.wide.test", second)));
 }
 
 TEST_CASE("scorer: the fleet's view counts networks, countries and continents seen elsewhere",
