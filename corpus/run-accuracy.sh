@@ -121,8 +121,8 @@ sweep flux-threshold 0 25 50 75
   echo
   echo "The weight of each continent beyond the second, for domains answering one or two addresses"
   echo "at a time (scoring/flux_scorer.h has the reasoning). The world-wide round robins among the"
-  echo "volunteer pools are the look-alike it must spare; counted for every domain, it flagged 4 of"
-  echo "their 24 in seeds 1-8."
+  echo "volunteer pools are the look-alike it must spare; when the limit to small answers was added"
+  echo "(corpus version 2), the part counted for every domain flagged 4 of their 24 in seeds 1-8."
   echo
 } >>docs/accuracy.md
 sweep weight-continents 0 37.08 74.16 148.32

@@ -412,8 +412,7 @@ FluxScorer::Features FluxScorer::features(const DomainState& state, const PoolMa
     f.asns = n(state.asns.distinct());
     f.countries = n(state.countries.distinct());
     f.continents = n(state.continents.distinct());
-    if (state.max_records <= max_records_for_continents)
-        f.continents_beyond_two = std::max(f.continents, 2.0) - 2;
+    f.small_answers = state.max_records <= max_records_for_continents;
     f.prefixes = n(state.prefixes.distinct());
     f.spread = state.countries.spread();
     // The Zeek ports of the Holz score scale it by nASN/nA: many addresses
@@ -446,7 +445,8 @@ void FluxScorer::for_each_part(const Features& f, Visit&& visit) const {
     visit("distinct_addresses", f.addresses, config_.weight_addresses, diversity);
     visit("distinct_asns", f.asns, config_.weight_asns, diversity);
     visit("distinct_countries", f.countries, config_.weight_countries, diversity);
-    visit("continents_beyond_two", f.continents_beyond_two, config_.weight_continents, diversity);
+    const double continents_beyond_two = f.small_answers ? std::max(f.continents, 2.0) - 2 : 0.0;
+    visit("continents_beyond_two", continents_beyond_two, config_.weight_continents, diversity);
     visit("distinct_prefixes", f.prefixes, config_.weight_prefixes, diversity);
     visit("cross_network_changes", f.cross_changes, config_.weight_cross_changes, diversity);
     visit("ns_distinct_addresses", f.ns_addresses, config_.weight_ns_addresses, f.ns_factor);
@@ -627,8 +627,6 @@ std::optional<Evidence> FluxScorer::judge_fleet(const FleetView& view) {
     more(f.asns, view.distinct_asns);
     more(f.countries, view.distinct_countries);
     more(f.continents, view.distinct_continents);
-    if (state.max_records <= max_records_for_continents)
-        f.continents_beyond_two = std::max(f.continents, 2.0) - 2;
     more(f.prefixes, view.distinct_prefixes);
     // The fleet keeps which countries, not how many addresses each: when the
     // fleet saw more countries than we did, assume them evenly spread.

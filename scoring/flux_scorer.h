@@ -270,7 +270,8 @@ private:
     // through for_each_part, so the logged parts always add up to the score.
     struct Features {
         double addresses = 0, asns = 0, countries = 0, prefixes = 0;
-        double continents = 0, continents_beyond_two = 0;
+        double continents = 0;
+        bool small_answers = false;  // no answer held more than max_records_for_continents
         double ns_addresses = 0, ns_asns = 0, ns_changes = 0;
         double pool_share = 0, ns_in_pool = 0;
         double spread = 1, ns_factor = 0, novelty = 1;

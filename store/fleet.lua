@@ -9,7 +9,8 @@
 -- Lua 5.1's unpack() is limited by the C stack; stay well below it.
 local CHUNK = 200
 
--- GeoLite2's continent codes, in the order merge reads their fields.
+-- GeoLite2's continent codes -> their place in merge's HMGET of 'c:<code>'
+-- fields (the same order; listed there literally, no table built per call).
 local CONTINENTS = {AF = 1, AN = 2, AS = 3, EU = 4, NA = 5, OC = 6, SA = 7}
 
 -- ZADD GT: a member's score is its last-seen time and must never go back
