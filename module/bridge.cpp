@@ -244,7 +244,7 @@ size_t fg_engine_tracked_domains(const fg_engine* engine) {
 }
 
 size_t fg_engine_memory(const fg_engine* engine) {
-    return engine->engine->memory_bytes() + engine->scoring->queued_bytes();
+    return engine->engine->memory_bytes() + engine->scoring->memory_bytes();
 }
 
 }  // extern "C"

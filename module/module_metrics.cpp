@@ -28,7 +28,7 @@ ModuleMetrics::ModuleMetrics(const Engine& engine, const FleetLink* fleet,
                              "Heap bytes of the scoring state and queue, estimated",
                              [&engine, &scoring] {
                                  return static_cast<double>(engine.memory_bytes() +
-                                                            scoring.queued_bytes());
+                                                            scoring.memory_bytes());
                              });
     registry_.counter_callback("fluxguard_verdicts_total",
                                "Domains flagged here (blocks, or flags under policy monitor)",

@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <thread>
-#include <vector>
 
 namespace fluxguard {
 
@@ -17,19 +16,14 @@ ScoringThread::ScoringThread(Score score)
 }
 
 ScoringThread::~ScoringThread() {
-    queue_.close();
+    ring_.close();
     thread_.join();
 }
 
 bool ScoringThread::submit(const fg_observation& obs) {
-    ObservationCopy copy(obs);
-    const std::size_t bytes = copy.bytes() + sizeof(ObservationCopy);
-    if (!queue_.push(std::move(copy))) {
-        dropped_.fetch_add(1, std::memory_order_relaxed);
-        return false;
-    }
-    queued_bytes_.fetch_add(bytes, std::memory_order_relaxed);
-    return true;
+    if (ring_.push(obs)) return true;
+    dropped_.fetch_add(1, std::memory_order_relaxed);
+    return false;
 }
 
 void ScoringThread::run() {
@@ -44,22 +38,16 @@ void ScoringThread::run() {
     using clock = std::chrono::steady_clock;
     constexpr auto poll = std::chrono::milliseconds(1);
     constexpr auto quiet = std::chrono::milliseconds(100);
-    std::vector<ObservationCopy> batch;
     auto last_work = clock::now();
     for (;;) {
-        batch.clear();
         const bool busy = clock::now() - last_work < quiet;
-        queue_.pop(batch, 256, busy ? std::chrono::milliseconds(0) : std::chrono::milliseconds(500));
-        for (const auto& obs : batch) {
-            queued_bytes_.fetch_sub(obs.bytes() + sizeof(ObservationCopy),
-                                    std::memory_order_relaxed);
-            score_(obs.view());
-        }
-        if (!batch.empty()) {
+        const std::size_t scored =
+            ring_.consume(score_, 256, busy ? std::chrono::milliseconds(0) : std::chrono::milliseconds(500));
+        if (scored > 0) {
             last_work = clock::now();
             continue;
         }
-        if (queue_.closed() && queue_.size() == 0) return;
+        if (ring_.closed() && ring_.queued() == 0) return;
         if (busy) std::this_thread::sleep_for(poll);
     }
 }

@@ -1,5 +1,5 @@
 // Scores upstream answers on a thread of its own: a resolver worker only
-// copies the answer into a bounded queue and goes on, so it never waits on
+// copies the answer into a bounded ring (answer_ring.h) and goes on, so it never waits on
 // the scorer's locks, the geo databases, libpsl or the fleet store (house
 // style: the hot path is a copy and a block look-up). When scoring falls
 // behind, answers are dropped and counted, never queued without bound and
@@ -17,9 +17,8 @@
 #include <functional>
 #include <thread>
 
-#include "bounded_queue.h"
+#include "answer_ring.h"
 #include "fluxguard_abi.h"
-#include "observation_copy.h"
 
 namespace fluxguard {
 
@@ -27,11 +26,11 @@ class ScoringThread {
 public:
     using Score = std::function<void(const fg_observation&)>;
 
-    // Answers waiting at most. Each holds its bytes plus 40 bytes per record
-    // and ~140 of bookkeeping (observation_copy.h): an estimated 0.5-1 KiB
-    // for an A answer with its delegation, so up to ~16 MiB when full (not
-    // measured; fluxguard_memory_bytes reports the real figure).
-    static constexpr std::size_t capacity = 16384;
+    // Bytes of answers waiting at most: each takes its names and rdata, 40
+    // bytes per record and ~110 of header, ~0.5 KiB for an A answer with
+    // its delegation, so some 30,000 of those. Only the deepest backlog's
+    // share is ever touched (and counted in the module's memory).
+    static constexpr std::size_t capacity_bytes = 16 << 20;
     // The thread's nice value: below the resolver's workers.
     static constexpr int scoring_nice = 10;
 
@@ -45,17 +44,16 @@ public:
     bool submit(const fg_observation& obs);
 
     std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
-    std::size_t queued() const { return queue_.size(); }
-    // Heap bytes held by queued answers, roughly (for get_mem).
-    std::size_t queued_bytes() const { return queued_bytes_.load(std::memory_order_relaxed); }
+    std::size_t queued() const { return ring_.queued(); }
+    // Bytes of the ring in use at the deepest backlog so far (for get_mem).
+    std::size_t memory_bytes() const { return ring_.touched_bytes(); }
 
 private:
     void run();
 
     Score score_;
-    BoundedQueue<ObservationCopy> queue_{capacity};
+    AnswerRing ring_{capacity_bytes};
     std::atomic<std::uint64_t> dropped_{0};
-    std::atomic<std::size_t> queued_bytes_{0};
     std::thread thread_;  // last: starts after the rest exists
 };
 
