@@ -48,12 +48,17 @@ Observation to_observation(const fg_observation& in) {
     obs.qname = name_from_wire(bytes(in.qname, in.qname_len)).value_or("");
     std::vector<Record> answer;
     answer.reserve(in.answer_count);
+    // Records of one rrset share their owner: decode it once.
+    std::span<const std::uint8_t> last_wire;
+    std::optional<std::string> last_owner;
     for (std::size_t i = 0; i < in.answer_count; ++i) {
         const fg_rr& rr = in.answer[i];
-        auto owner = name_from_wire(bytes(rr.owner, rr.owner_len));
-        if (!owner) continue;
-        answer.push_back({std::move(*owner), rr.type, rr.ttl,
-                          std::vector<std::uint8_t>(rr.rdata, rr.rdata + rr.rdata_len)});
+        const auto wire = bytes(rr.owner, rr.owner_len);
+        if (i == 0 || !std::equal(wire.begin(), wire.end(), last_wire.begin(), last_wire.end()))
+            last_owner = name_from_wire(wire);
+        last_wire = wire;
+        if (!last_owner) continue;
+        answer.push_back({*last_owner, rr.type, rr.ttl, {rr.rdata, rr.rdata + rr.rdata_len}});
     }
     follow_answer(obs, answer);
     if (in.zone) obs.zone = name_from_wire(bytes(in.zone, in.zone_len)).value_or("");

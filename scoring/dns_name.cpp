@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 namespace fluxguard {
 
 namespace {
@@ -16,6 +18,7 @@ std::uint8_t lower(std::uint8_t c) { return (c >= 'A' && c <= 'Z') ? c + ('a' - 
 
 std::optional<std::string> name_from_wire(std::span<const std::uint8_t> wire) {
     std::string text;
+    text.reserve(std::min<std::size_t>(wire.size(), 256));  // the usual name, no \DDD
     std::size_t pos = 0;
     while (true) {
         if (pos >= wire.size()) return std::nullopt;

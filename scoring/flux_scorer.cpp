@@ -18,10 +18,13 @@ constexpr std::size_t max_addresses_per_name_server = 16;
 constexpr std::size_t max_cname_targets = 32;
 constexpr std::size_t max_evidence_addresses = 64;
 
+// Adds `value` unless the list holds it or is full; true when added.
 template <typename List, typename T>
-void remember(List& list, const T& value, std::size_t cap) {
-    if (list.size() < cap && std::find(list.begin(), list.end(), value) == list.end())
-        list.push_back(value);
+bool remember(List& list, const T& value, std::size_t cap) {
+    if (list.size() >= cap || std::find(list.begin(), list.end(), value) != list.end())
+        return false;
+    list.push_back(value);
+    return true;
 }
 
 template <typename T>
@@ -72,8 +75,7 @@ std::size_t FluxScorer::state_bytes(const DomainState& s) {
         n += heap_bytes(ns.name) + ns.addresses.capacity() * sizeof(AddressEntry);
     n += heap_bytes(s.rotations);
     n += s.cname_targets.capacity() * sizeof(std::uint64_t);
-    n += heap_bytes(s.names);
-    for (const auto& name : s.names) n += heap_bytes(name);
+    n += heap_bytes(s.names) + s.names_heap_bytes;
     return n;
 }
 
@@ -254,14 +256,11 @@ void FluxScorer::rotate(DomainState& state, const Observation& obs, std::uint64_
             ++state.cross_network_changes;
     }
     if (!known_name) {
-        if (state.rotations.size() < max_names) {
-            it = state.rotations.insert(state.rotations.end(), NameRotation{});
-        } else {
-            it = std::min_element(state.rotations.begin(), state.rotations.end(),
-                                  [](const NameRotation& a, const NameRotation& b) {
-                                      return a.last_seen < b.last_seen;
-                                  });
-        }
+        // Full: the name answered least recently gives way, the first
+        // (every update moves its name to the end).
+        it = state.rotations.size() < max_names
+                 ? state.rotations.insert(state.rotations.end(), NameRotation{})
+                 : state.rotations.begin();
         it->key = key;
     }
     // CNAME targets that rotate: the alias moving from one target to another.
@@ -585,7 +584,8 @@ std::optional<Evidence> FluxScorer::observe(const std::string& domain, const Obs
             ~Account() { account(shard, state); }
         } accounted{shard, state};
         state.last_seen = obs.time;
-        for (const auto& name : obs.chain) remember(state.names, name, max_names);
+        for (const auto& name : obs.chain)
+            if (remember(state.names, name, max_names)) state.names_heap_bytes += heap_bytes(name);
         if (flagged_before) *flagged_before = state.flagged;
         if (answer_ttl > config_.ttl_ceiling) return std::nullopt;
         update(domain, state, obs, answer_ttl, sightings);
@@ -676,6 +676,7 @@ void FluxScorer::forget(const std::string& domain) {
     fresh.oldest_address_seen = state.last_seen;
     fresh.last_seen = state.last_seen;
     fresh.names = std::move(state.names);
+    fresh.names_heap_bytes = state.names_heap_bytes;
     fresh.cleared = true;
     fresh.recent = state.recent;
     fresh.accounted_bytes = state.accounted_bytes;

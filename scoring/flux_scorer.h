@@ -211,6 +211,7 @@ private:
         absl::InlinedVector<NameRotation, 2> rotations;
         std::vector<std::uint64_t> cname_targets;  // hashes, bounded
         absl::InlinedVector<std::string, 2> names;
+        std::size_t names_heap_bytes = 0;  // of the strings in `names`, kept as they join
     };
     // One shard of the tracked domains. Eviction is second-chance (CLOCK),
     // the approximation of LRU that page caches use: a hand walks the states

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include <absl/container/inlined_vector.h>
+
 #include "ip_address.h"
 
 namespace fluxguard {
@@ -21,7 +23,7 @@ struct Record {
     std::string owner;  // normalised text name (dns_name.h)
     std::uint16_t type = 0;
     std::uint32_t ttl = 0;
-    std::vector<std::uint8_t> rdata;
+    absl::InlinedVector<std::uint8_t, 16> rdata;  // A and AAAA need no allocation
 };
 
 struct AddressAnswer {

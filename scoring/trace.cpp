@@ -60,7 +60,7 @@ Record answer_record(const json& a) {
     if (r.type == type_cname || r.type == type_ns) {
         auto wire = name_to_wire(name_field(a, "data"));
         if (!wire) throw TraceError{"field 'data' is not a domain name"};
-        r.rdata = std::move(*wire);
+        r.rdata.assign(wire->begin(), wire->end());
     } else {
         const json& data = field(a, "data");
         auto ip = data.is_string() ? IpAddress::parse(data.get<std::string>()) : std::nullopt;

@@ -99,12 +99,13 @@ inline fluxguard::Record a_record(const std::string& owner, const std::string& a
     return {
         owner,
         a.family() == fluxguard::IpAddress::Family::v4 ? fluxguard::type_a : fluxguard::type_aaaa,
-        ttl, std::vector<std::uint8_t>(a.bytes().begin(), a.bytes().end())};
+        ttl, {a.bytes().begin(), a.bytes().end()}};
 }
 
 inline fluxguard::Record cname_record(const std::string& owner, const std::string& target,
                                       std::uint32_t ttl = 300) {
-    return {owner, fluxguard::type_cname, ttl, wire(target)};
+    const auto name = wire(target);
+    return {owner, fluxguard::type_cname, ttl, {name.begin(), name.end()}};
 }
 
 // The fixture plan written out independently of the mmdb reader: what

@@ -122,7 +122,8 @@ TEST_CASE("follow_answer: malformed CNAME rdata ends the chain", "[observation]"
 
 TEST_CASE("follow_answer: records of other owners and types are ignored", "[observation]") {
     Record bad_a{"www.flux.test", fluxguard::type_a, 300, {1, 2, 3}};  // wrong length
-    Record ns{"www.flux.test", fluxguard::type_ns, 300, fgtest::wire("ns1.flux.test")};
+    const auto ns_name = fgtest::wire("ns1.flux.test");
+    Record ns{"www.flux.test", fluxguard::type_ns, 300, {ns_name.begin(), ns_name.end()}};
     const auto obs = follow("www.flux.test", {
                                                  a_record("other.flux.test", "198.18.1.1"),
                                                  a_record("flux.test", "198.18.2.1"),
