@@ -1,5 +1,7 @@
 #include "answer_ring.h"
 
+#include <sys/mman.h>
+
 #include <algorithm>
 #include <cstring>
 #include <new>
@@ -26,12 +28,22 @@ std::size_t record_bytes(const fg_rr* records, std::size_t count) {
     return n;
 }
 
+// The ring is mapped, not allocated: its pages stay untouched until an answer
+// needs them, and sanitizers do not write shadow memory for all of it (a
+// fuzz target that makes an engine per input ran at a third of its speed).
+std::byte* map_ring(std::size_t size) {
+    void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    return static_cast<std::byte*>(p);
+}
+
 }  // namespace
+
+void AnswerRing::Unmap::operator()(std::byte* bytes) const noexcept { munmap(bytes, size); }
 
 AnswerRing::AnswerRing(std::size_t capacity_bytes)
     : capacity_(round_up(std::max(capacity_bytes, 4 * sizeof(Entry)))),
-      // Not value-initialised: pages stay untouched until an answer needs them.
-      bytes_(new std::byte[capacity_]) {}
+      bytes_(map_ring(capacity_), Unmap{capacity_}) {}
 
 std::size_t AnswerRing::entry_bytes(const fg_observation& obs) {
     const std::size_t records = obs.answer_count + obs.delegation_count;

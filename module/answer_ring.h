@@ -61,8 +61,13 @@ private:
     std::size_t past_gap(std::size_t count) const;
     bool first_published() const;  // with mutex_ held
 
+    struct Unmap {
+        std::size_t size;
+        void operator()(std::byte* bytes) const noexcept;
+    };
+
     const std::size_t capacity_;
-    std::unique_ptr<std::byte[]> bytes_;
+    std::unique_ptr<std::byte[], Unmap> bytes_;
     mutable std::mutex mutex_;
     std::condition_variable ready_;
     // Bytes ever consumed and ever reserved since the ring was last empty;
