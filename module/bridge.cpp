@@ -244,10 +244,6 @@ void fg_engine_client_hit(fg_engine* engine, const uint8_t* name, size_t name_le
     }
 }
 
-size_t fg_engine_tracked_domains(const fg_engine* engine) {
-    return engine->engine->tracked_domains();
-}
-
 size_t fg_engine_memory(const fg_engine* engine) {
     return engine->engine->memory_bytes() + engine->scoring->memory_bytes();
 }

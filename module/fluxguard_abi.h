@@ -83,8 +83,7 @@ int fg_engine_blocked(const struct fg_engine* engine, const uint8_t* name, size_
  * in its cache. */
 void fg_engine_observe(struct fg_engine* engine, const struct fg_observation* obs);
 
-size_t fg_engine_tracked_domains(const struct fg_engine* engine);
-/* Heap bytes of the scoring state and queue, estimated (for get_mem). */
+/* Bytes of the scoring state, estimated, and of the answers waiting (for get_mem). */
 size_t fg_engine_memory(const struct fg_engine* engine);
 
 /* A client (address in `addr`) asked for `name` (wire format), which is
