@@ -25,7 +25,7 @@ ModuleMetrics::ModuleMetrics(const Engine& engine, const FleetLink* fleet,
     registry_.gauge_callback("fluxguard_scoring_queue", "Upstream answers waiting to be scored",
                              [&scoring] { return static_cast<double>(scoring.queued()); });
     registry_.gauge_callback("fluxguard_memory_bytes",
-                             "Heap bytes of the scoring state and queue, estimated",
+                             "Bytes of the scoring state (estimated) and of the answer ring in use",
                              [&engine, &scoring] {
                                  return static_cast<double>(engine.memory_bytes() +
                                                             scoring.memory_bytes());
