@@ -214,8 +214,8 @@ void fg_engine_observe(fg_engine* engine, const fg_observation* in) {
         if (engine->metrics) engine->metrics->observed();
         engine->scoring->submit(*in);
     } catch (...) {
-        // Out of memory copying the answer: it goes unscored, as when the
-        // queue is full.
+        // Nothing here allocates; this only keeps an exception (a failed
+        // mutex lock) from crossing into C. The answer goes unscored.
     }
 }
 

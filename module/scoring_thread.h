@@ -40,7 +40,7 @@ public:
     ScoringThread(const ScoringThread&) = delete;
     ScoringThread& operator=(const ScoringThread&) = delete;
 
-    // False when the queue is full and the answer was dropped.
+    // False when the ring is full and the answer was dropped.
     bool submit(const fg_observation& obs);
 
     std::uint64_t dropped() const { return dropped_.load(std::memory_order_relaxed); }
