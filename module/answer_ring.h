@@ -7,7 +7,7 @@
 // takes the owning arena's lock); perf put a quarter of the scoring
 // thread's time in free() on the cache-miss benchmark.
 // A worker reserves its entry under a mutex held for a few comparisons,
-// copies outside it and publishes the entry with a release store; the
+// copies outside it and publishes the entry with an atomic store; the
 // consumer takes entries in order up to the first not yet published. When
 // the consumer has caught up, writing starts again at the beginning, so
 // the memory touched is the deepest backlog, not the capacity.
