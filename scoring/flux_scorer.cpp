@@ -33,6 +33,11 @@ std::size_t count_distinct(std::vector<T> values) {
     return static_cast<std::size_t>(std::unique(values.begin(), values.end()) - values.begin());
 }
 
+std::uint32_t address_key(const IpAddress& address) {
+    const std::uint64_t h = std::hash<IpAddress>{}(address);
+    return static_cast<std::uint32_t>(h ^ (h >> 32));
+}
+
 std::uint64_t set_hash(std::vector<std::uint64_t>& parts) {
     std::sort(parts.begin(), parts.end());
     std::uint64_t h = 1469598103934665603ull;
@@ -67,7 +72,7 @@ std::size_t FluxScorer::state_bytes(const DomainState& s) {
     std::size_t n = sizeof(DomainState) + sizeof(void*) +
                     sizeof(std::pair<std::string_view, DomainState*>) + 1 +
                     heap_bytes(s.domain);
-    n += heap_bytes(s.addresses);
+    n += heap_bytes(s.addresses) + heap_bytes(s.address_keys);
     n += s.asns.heap_bytes() + s.countries.heap_bytes() + s.continents.heap_bytes() +
          s.prefixes.heap_bytes();
     n += s.name_servers.capacity() * sizeof(NameServerEntry);
@@ -176,17 +181,24 @@ void FluxScorer::expire(DomainState& state, std::int64_t now) const {
     const std::int64_t horizon = now - static_cast<std::int64_t>(config_.window);
     if (state.oldest_address_seen >= horizon) return;
     std::int64_t oldest = now;
+    // Addresses and their keys compacted in step.
     auto& addresses = state.addresses;
-    addresses.erase(std::remove_if(addresses.begin(), addresses.end(),
-                                   [&](const AddressEntry& e) {
-                                       if (e.last_seen >= horizon) {
-                                           oldest = std::min(oldest, e.last_seen);
-                                           return false;
-                                       }
-                                       count(state, e, -1);
-                                       return true;
-                                   }),
-                    addresses.end());
+    auto& keys = state.address_keys;
+    std::size_t kept = 0;
+    for (std::size_t i = 0; i < addresses.size(); ++i) {
+        if (addresses[i].last_seen < horizon) {
+            count(state, addresses[i], -1);
+            continue;
+        }
+        oldest = std::min(oldest, addresses[i].last_seen);
+        if (kept != i) {
+            addresses[kept] = addresses[i];
+            keys[kept] = keys[i];
+        }
+        ++kept;
+    }
+    addresses.resize(kept);
+    keys.resize(kept);
     const auto before = state.name_servers.size();
     std::erase_if(state.name_servers, [&](const NameServerEntry& e) {
         if (e.last_seen >= horizon) oldest = std::min(oldest, e.last_seen);
@@ -208,28 +220,32 @@ void FluxScorer::expire(DomainState& state, std::int64_t now) const {
 FluxScorer::AddressEntry& FluxScorer::add_address(DomainState& state, const IpAddress& address,
                                                   std::int64_t now, bool& added) const {
     auto& list = state.addresses;
-    auto known = std::find_if(list.begin(), list.end(),
-                              [&](const AddressEntry& e) { return e.address == address; });
-    added = known == list.end();
-    if (!added) {
-        known->last_seen = now;
-        return *known;
+    auto& keys = state.address_keys;
+    const std::uint32_t key = address_key(address);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (keys[i] != key || list[i].address != address) continue;
+        added = false;
+        list[i].last_seen = now;
+        return list[i];
     }
+    added = true;
     const AddressEntry entry{address, geo_.lookup(address), now, now};
     if (list.size() < config_.max_addresses_per_domain) {
         list.push_back(entry);
+        keys.push_back(key);
         count(state, entry, +1);
         return list.back();
     }
     // Full: the address seen longest ago makes room.
-    auto& victim = *std::min_element(list.begin(), list.end(),
-                                     [](const AddressEntry& a, const AddressEntry& b) {
-                                         return a.last_seen < b.last_seen;
-                                     });
-    count(state, victim, -1);
-    victim = entry;
-    count(state, victim, +1);
-    return victim;
+    const auto victim = std::min_element(list.begin(), list.end(),
+                                         [](const AddressEntry& a, const AddressEntry& b) {
+                                             return a.last_seen < b.last_seen;
+                                         });
+    count(state, *victim, -1);
+    *victim = entry;
+    keys[static_cast<std::size_t>(victim - list.begin())] = key;
+    count(state, *victim, +1);
+    return *victim;
 }
 
 void FluxScorer::rotate(DomainState& state, const Observation& obs, std::uint64_t answer_hash,

@@ -385,6 +385,43 @@ TEST_CASE("scorer: max-addresses-per-domain keeps the most recently seen address
     CHECK(got == recent);
 }
 
+TEST_CASE("scorer: an address kept is found again after others expire or give way",
+          "[flux_scorer]") {
+    // The verdict comes at the last resolution whatever the score (threshold
+    // far below), so its evidence lists what the domain holds then: each
+    // address once. A lookup that lost track of where an address sits (the
+    // scorer keeps a hash of each beside it) would add it a second time.
+    ScoringConfig cfg;
+    cfg.threshold = -1e9;
+    cfg.window = 3600;
+    const std::int64_t w = cfg.window;
+    const std::string a = flux_v4(1, 1), b = flux_v4(2, 1), c = flux_v4(3, 1);
+    std::vector<std::pair<std::int64_t, std::string>> answers;
+    std::vector<std::string> held;
+    SECTION("the first address expires, the second moves up and is seen again") {
+        answers = {{t0, a}, {t0 + w - 10, b}, {t0 + w + 5, b}};
+        held = {b};
+    }
+    SECTION("max-addresses-per-domain 2: the third replaces the first and is seen again") {
+        cfg.max_addresses_per_domain = 2;
+        answers = {{t0, a}, {t0 + 1, b}, {t0 + 2, c}, {t0 + 3, c}, {t0 + 4, c}};
+        held = {b, c};
+    }
+    cfg.min_resolutions = static_cast<std::uint32_t>(answers.size());
+    FluxScorer scorer(cfg, fgtest::fixture_geo());
+    std::optional<Evidence> ev;
+    for (const auto& [time, address] : answers) {
+        REQUIRE_FALSE(ev);
+        ev = scorer.observe("kept.test", resolution(time, "www.kept.test", {address}));
+    }
+    REQUIRE(ev);
+    std::vector<std::string> got;
+    for (const auto& e : ev->addresses) got.push_back(e.address);
+    std::sort(got.begin(), got.end());
+    std::sort(held.begin(), held.end());
+    CHECK(got == held);
+}
+
 TEST_CASE("scorer: max-domains bounds the tracked domains", "[flux_scorer]") {
     ScoringConfig cfg;
     cfg.max_domains = 16;
