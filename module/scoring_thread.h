@@ -27,8 +27,9 @@ public:
     using Score = std::function<void(const fg_observation&)>;
 
     // Bytes of answers waiting at most: each takes its names and rdata, 40
-    // bytes per record and ~110 of header, ~0.5 KiB for an A answer with
-    // its delegation, so some 30,000 of those. Only the deepest backlog's
+    // bytes per record and a header (AnswerRing::entry_bytes() says exactly;
+    // estimated, not measured: ~0.5 KiB for an A answer with its delegation,
+    // so some 30,000 of those). Only the deepest backlog's
     // share is ever touched (and counted in the module's memory).
     static constexpr std::size_t capacity_bytes = 16 << 20;
     // The thread's nice value: below the resolver's workers.
