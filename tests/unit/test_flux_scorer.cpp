@@ -1071,6 +1071,64 @@ TEST_CASE("scorer: rotation is followed per name", "[flux_scorer]") {
         REQUIRE(e2);
         CHECK(part(*e2, "cross_network_changes").value == 1);
     }
+
+    SECTION("a known name taking the answer the domain gave last is no new change") {
+        ScoringConfig c3 = cfg;
+        c3.min_resolutions = 3;
+        FluxScorer s3(c3, fgtest::fixture_geo());
+        CHECK_FALSE(s3.observe("pair.test", resolution(t0, "www.pair.test", {flux_v4(1, 1)})));
+        CHECK_FALSE(s3.observe("pair.test", resolution(t0 + 1, "mail.pair.test", {flux_v4(2, 1)})));
+        const auto e3 = s3.observe("pair.test", resolution(t0 + 2, "www.pair.test", {flux_v4(2, 1)}));
+        REQUIRE(e3);
+        CHECK(feature(*e3, "answer_changes") == 1);
+    }
+
+    SECTION("the latest answer is still known after older names expire") {
+        ScoringConfig c4 = cfg;
+        c4.min_resolutions = 5;
+        const auto w = static_cast<std::int64_t>(c4.window);
+        FluxScorer s4(c4, fgtest::fixture_geo());
+        const auto ask = [&](std::int64_t t, const std::string& name, int net) {
+            return s4.observe("aged.test", resolution(t, name + ".aged.test", {flux_v4(net, 1)}));
+        };
+        CHECK_FALSE(ask(t0, "www", 1));
+        CHECK_FALSE(ask(t0 + 1, "mail", 2));      // change 1: a new name, new hosts
+        CHECK_FALSE(ask(t0 + w - 10, "ftp", 3));  // change 2
+        CHECK_FALSE(ask(t0 + w - 5, "mail", 4));  // change 3: mail moved; the latest answer
+        // www's answer expires; ftp takes the answer mail gave last: no change.
+        const auto e4 = ask(t0 + w + 3, "ftp", 4);
+        REQUIRE(e4);
+        CHECK(feature(*e4, "names_followed") == 2);
+        CHECK(feature(*e4, "answer_changes") == 3);
+    }
+}
+
+TEST_CASE("scorer: when more names come than are followed, the one answered least recently gives way",
+          "[flux_scorer]") {
+    // www (network 1) first, then fifteen names sharing one answer in
+    // network 2, www again, then a seventeenth name. Sixteen names are
+    // followed, so one must go: n1, answered longest ago, not www. When www
+    // then moves within network 1, it is compared with its own last answer
+    // (same network: no cross-network change), not with the domain's latest
+    // answer in network 2, as a name new to the domain would be.
+    ScoringConfig cfg;
+    cfg.threshold = -1000;
+    cfg.min_resolutions = 19;
+    FluxScorer scorer(cfg, fgtest::fixture_geo());
+    std::int64_t t = t0;
+    const auto ask = [&](const std::string& name, const std::string& address) {
+        return scorer.observe("many.test", resolution(t++, name + ".many.test", {address}));
+    };
+    CHECK_FALSE(ask("www", flux_v4(1, 1)));
+    for (int n = 1; n <= 15; ++n) CHECK_FALSE(ask("n" + std::to_string(n), flux_v4(2, 1)));
+    CHECK_FALSE(ask("www", flux_v4(1, 1)));
+    CHECK_FALSE(ask("n16", flux_v4(2, 1)));
+    const auto ev = ask("www", flux_v4(1, 2));
+    REQUIRE(ev);
+    CHECK(feature(*ev, "names_followed") == 16);
+    // n1's first answer (new hosts, new network) and www's move.
+    CHECK(feature(*ev, "answer_changes") == 2);
+    CHECK(part(*ev, "cross_network_changes").value == 1);
 }
 
 TEST_CASE("scorer: name servers at several providers are not double flux until they rotate",
