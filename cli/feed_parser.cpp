@@ -516,7 +516,7 @@ void parse_rpz(std::string_view text, const FeedChecker& checker, FeedResult& r)
                 add_problem(r, Kind::malformed, ll.line,
                             fmt::format("'{}' is outside the zone{}", shown(owner),
                                         apex.empty() ? " (no $ORIGIN or SOA names it)"
-                                                     : " '" + apex + "'"));
+                                                     : " '" + shown(apex) + "'"));
                 continue;
             }
         } else if (name == "@") {
@@ -709,10 +709,13 @@ std::optional<IpAddress> parse_rpz_ip(std::string_view labels, int* prefix_lengt
     std::string text;
     for (std::size_t k = 0; k < rev.size(); ++k) {
         if (k) text += ':';
-        if (rev[k] != "zz")
+        if (rev[k] != "zz") {
             text += rev[k];
-        else if (k == 0 || k + 1 == rev.size())
-            text += ':';  // "::" at either end
+            continue;
+        }
+        // "::" at either end, or alone ("128.zz" is the unspecified address).
+        if (k == 0) text += ':';
+        if (k + 1 == rev.size()) text += ':';
     }
     auto ip = IpAddress::parse(text);
     if (!ip || ip->family() != IpAddress::Family::v6 || prefix < 1 || prefix > 128)

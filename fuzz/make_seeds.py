@@ -143,4 +143,48 @@ write("fuzz_observation", {
     "allowed": obs(0, 1, name("www.allowed.test"),
                    [rr_a(ref(0), [198, 18, n, 1]) for n in range(1, 11)]),
 })
+
+# --- fuzz_feed: one byte for the format, then a feed (fuzz_feed.cpp) ----------
+LIST, HOSTS, CSV, RPZ, AUTO_TXT, AUTO_CSV, AUTO_RPZ = range(7)
+write("fuzz_feed", {
+    "list": bytes([LIST]) + b"# a list\nbad1.example\nBAD2.Example.\n198.18.3.7\n"
+                            b"2001:db8:3::7\nco.uk\ncom\nhttp://x.example/p\n*.wild.example\n"
+                            b"10.1.2.3\nfe80::1\n",
+    "hosts": bytes([HOSTS]) + b"127.0.0.1 localhost\n0.0.0.0 h1.example h2.example  # two\n"
+                              b"not-an-ip h3.example\n::1 ip6-localhost\n0.0.0.0 github.io\n",
+    "csv": bytes([CSV]) + b"# id,domain,first_seen\n1,csv1.example,2024-11-01\n"
+                          b"2,\"csv2.example\",2024\n3\n4,\"unbalanced,2024\n5,192.0.2.1,x\n",
+    "rpz": bytes([RPZ]) + b"$TTL 300\n@ SOA localhost. root.localhost. ( 1 3600\n 600 86400 60 )\n"
+                          b"  NS localhost.\nrpz1.example CNAME .\n*.rpz1.example CNAME .\n"
+                          b"rpz2.example 300 IN CNAME *.\nok.example CNAME rpz-passthru.\n"
+                          b"32.9.3.18.198.rpz-ip CNAME .\n128.7.zz.3.db8.2001.rpz-ip CNAME .\n"
+                          b"ns.evil.rpz-nsdname CNAME .\nbad.example FOO bar\nuk CNAME .\n",
+    "auto-csv": bytes([AUTO_CSV]) + b"domain,added\nauto.example,2024\n",
+    "auto-rpz": bytes([AUTO_RPZ]) + b"$ORIGIN rpz.local.\nzone.example CNAME .\n",
+    "rpz-ip-labels": bytes([AUTO_TXT]) + b"128.1.zz.db8.2001",
+})
+
+
+# --- fuzz_sniff: what a client sends first to the sinkhole -------------------
+def client_hello(sni, alpn):
+    def ext(kind, body):
+        return struct.pack("!HH", kind, len(body)) + body
+    host = sni.encode()
+    server_name = struct.pack("!HBH", len(host) + 3, 0, len(host)) + host
+    protocols = b"".join(bytes([len(p)]) + p.encode() for p in alpn)
+    extensions = ext(0, server_name) + ext(16, struct.pack("!H", len(protocols)) + protocols)
+    body = (b"\x03\x03" + bytes(32) + b"\x20" + bytes(32) + b"\x00\x02\x13\x01\x01\x00"
+            + struct.pack("!H", len(extensions)) + extensions)
+    hello = b"\x01" + struct.pack("!I", len(body))[1:] + body
+    return b"\x16\x03\x01" + struct.pack("!H", len(hello)) + hello
+
+
+write("fuzz_sniff", {
+    "http-get": b"GET /gate.php?id=42 HTTP/1.1\r\nHost: C2.Evil.Example:8080\r\n"
+                b"User-Agent: Mozilla/4.0 (compatible; bot)\r\nAccept: */*\r\n\r\n",
+    "http-post-partial": b"POST /upload HTTP/1.0\r\nContent-Length: 5\r\nHo",
+    "tls-hello": client_hello("flux.evil.example", ["h2", "http/1.1"]),
+    "ssh-banner": b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n",
+    "binary": bytes(range(256)),
+})
 print("seeds written to", HERE / "corpus")

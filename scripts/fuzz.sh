@@ -6,7 +6,8 @@
 #   scripts/fuzz.sh minimize TARGET FILE [NAME]
 #                                         minimise a crash into fuzz/regressions/TARGET/NAME
 #
-# Targets: fuzz_dns_name fuzz_observation fuzz_config fuzz_trace (default: all).
+# Targets: fuzz_dns_name fuzz_observation fuzz_config fuzz_trace fuzz_feed fuzz_sniff
+# (default: all).
 # Built with clang -fsanitize=fuzzer,address,undefined into build/fuzz; the
 # corpus grows in build/fuzz/corpus/<target> (seeds: fuzz/corpus/<target>),
 # crashes land in build/fuzz/artifacts/<target>/. Exit status 1 when a
@@ -22,7 +23,7 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 out=build/fuzz
 seconds=${FUZZ_SECONDS:-60}
-all_targets=(fuzz_dns_name fuzz_observation fuzz_config fuzz_trace)
+all_targets=(fuzz_dns_name fuzz_observation fuzz_config fuzz_trace fuzz_feed fuzz_sniff)
 
 if ! command -v clang++ >/dev/null || [[ ! -d /usr/lib/llvm-14/lib/clang ]] ||
    ! ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
@@ -63,6 +64,7 @@ export ASAN_SYMBOLIZER_PATH=$symbolizer UBSAN_SYMBOLIZER_PATH=$symbolizer
 max_len() {
   case $1 in
     fuzz_dns_name) echo 512 ;;
+    fuzz_sniff) echo 8192 ;;  # the sinkhole's max-sniff-bytes default
     *) echo 4096 ;;
   esac
 }
