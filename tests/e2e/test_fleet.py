@@ -121,6 +121,23 @@ class Fleet(unittest.TestCase):
             self.assertTrue(wait_for(lambda: not self.blocked(r, "mail.flux.test"), 1.0),
                             "unblock not applied:\n" + self.logs())
 
+    def test_hostile_names_on_the_channel_cannot_forge_log_lines(self):
+        # Anyone allowed to PUBLISH can send a block and an unblock for a
+        # name with a newline in it; the unblock is logged, escaped.
+        def netstrings(*fields):
+            return "".join("%d:%s," % (len(f.encode()), f) for f in fields)
+        domain = "x.test\nfluxguard: forged by the channel"
+        channel = "fluxguard:events"
+        self.redis.cli("PUBLISH", channel, "block " + netstrings(
+            domain, "32.4", "1732600000", "operator", "hostile", ""))
+        time.sleep(0.5)
+        self.redis.cli("PUBLISH", channel, "unblock " + netstrings(domain, "test", "e2e"))
+        escaped = '"x.test\\nfluxguard: forged by the channel" unblocked by the fleet'
+        for r in self.resolvers:
+            self.assertTrue(wait_for(lambda: escaped in r.logs(), 2.0), r.logs())
+            forged = [line for line in r.logs().splitlines() if line.startswith("fluxguard: forged")]
+            self.assertEqual(forged, [])
+
     def test_status_lists_both_resolvers(self):
         # Each resolver's store registers itself at connect; fluxctl lists
         # both, by the pid of the Unbound that runs it.
