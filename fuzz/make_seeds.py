@@ -187,4 +187,18 @@ write("fuzz_sniff", {
     "ssh-banner": b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n",
     "binary": bytes(range(256)),
 })
+
+
+# --- fuzz_fleet_event: messages on the fleet's event channel -----------------
+def netstrings(*fields):
+    return b"".join(b"%d:%s," % (len(f), f) for f in fields)
+
+
+write("fuzz_fleet_event", {
+    "block": b"block " + netstrings(b"evil.example", b"32.4", b"1732600000", b"detected",
+                                    b"fast flux", b'{"domain":"evil.example"}'),
+    "block-odd-name": b"block " + netstrings(b"x.test\n\x00,:", b"-0", b"0", b"", b"", b""),
+    "unblock": b"unblock " + netstrings(b"evil.example", b"false positive", b"alice"),
+    "garbage": b"block 99:abc,",
+})
 print("seeds written to", HERE / "corpus")

@@ -7,7 +7,7 @@
 #                                         minimise a crash into fuzz/regressions/TARGET/NAME
 #
 # Targets: fuzz_dns_name fuzz_observation fuzz_config fuzz_trace fuzz_feed fuzz_sniff
-# (default: all).
+# fuzz_fleet_event (default: all).
 # Built with clang -fsanitize=fuzzer,address,undefined into build/fuzz; the
 # corpus grows in build/fuzz/corpus/<target> (seeds: fuzz/corpus/<target>),
 # crashes land in build/fuzz/artifacts/<target>/. Exit status 1 when a
@@ -23,7 +23,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
 out=build/fuzz
 seconds=${FUZZ_SECONDS:-60}
-all_targets=(fuzz_dns_name fuzz_observation fuzz_config fuzz_trace fuzz_feed fuzz_sniff)
+all_targets=(fuzz_dns_name fuzz_observation fuzz_config fuzz_trace fuzz_feed fuzz_sniff
+             fuzz_fleet_event)
 
 if ! command -v clang++ >/dev/null || [[ ! -d /usr/lib/llvm-14/lib/clang ]] ||
    ! ls /usr/lib/llvm-14/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then

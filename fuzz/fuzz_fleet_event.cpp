@@ -1,0 +1,73 @@
+// libFuzzer entry point: a message on the fleet's event channel
+// (store/fleet_events.cpp), which anyone allowed to PUBLISH on the Redis
+// server can send, and what a resolver then does with it: the engine applies
+// the block or unblock and answers block look-ups for the name and a name
+// below it. Checks, beyond "no crash, no sanitizer report": decoding is
+// total (nullopt, never an exception); an event read back from its own
+// encoding is the same event; a block applied is found by the look-up, and
+// gone after its unblock.
+#include <cstddef>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string_view>
+#include <variant>
+
+#include "engine.h"
+#include "fleet_events.h"
+
+using namespace fluxguard;
+
+namespace {
+
+// Names the promise broken, for the crash report.
+#define require(ok) \
+    if (!(ok)) (std::fprintf(stderr, "fuzz_fleet_event: broken: %s (line %d)\n", #ok, __LINE__), std::abort())
+
+bool same(const FleetBlock& a, const FleetBlock& b) {
+    return a.domain == b.domain && a.score == b.score && a.since == b.since &&
+           a.source == b.source && a.reason == b.reason && a.evidence_json == b.evidence_json;
+}
+
+bool same(const FleetUnblock& a, const FleetUnblock& b) {
+    return a.domain == b.domain && a.reason == b.reason && a.who == b.who;
+}
+
+Engine& engine() {
+    static Engine e(
+        [] {
+            Config c;
+            c.policy = Policy::nxdomain;
+            c.asn_database = FLUXGUARD_FIXTURES "/test-asn.mmdb";
+            c.country_database = FLUXGUARD_FIXTURES "/test-country.mmdb";
+            return c;
+        }(),
+        [](LogLevel, std::string_view) {}, [](const std::string&) {});
+    return e;
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::string_view message(reinterpret_cast<const char*>(data), size);
+    const auto event = decode_event(message);
+    if (!event) return 0;
+    Engine& e = engine();
+    if (const auto* block = std::get_if<FleetBlock>(&*event)) {
+        const auto again = decode_event(encode_event(*block));
+        require(again && std::holds_alternative<FleetBlock>(*again));
+        require(same(std::get<FleetBlock>(*again), *block));
+        e.apply_block(*block);
+        require(e.blocked(block->domain).has_value());
+        require(e.blocked("below." + block->domain).has_value());
+        e.apply_unblock(block->domain);
+        require(!e.blocked(block->domain).has_value());
+    } else if (const auto* unblock = std::get_if<FleetUnblock>(&*event)) {
+        const auto again = decode_event(encode_event(*unblock));
+        require(again && std::holds_alternative<FleetUnblock>(*again));
+        require(same(std::get<FleetUnblock>(*again), *unblock));
+        e.apply_unblock(unblock->domain);
+        require(!e.blocked(unblock->domain).has_value());
+    }
+    return 0;
+}
