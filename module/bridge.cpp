@@ -40,6 +40,16 @@ void copy_truncated(char* out, std::size_t size, std::string_view text) {
     out[n] = '\0';
 }
 
+// For text that reaches clients (the Extended DNS Error, RFC 8914: UTF-8):
+// a reason may come from anyone who can PUBLISH on the fleet channel, and a
+// client library that cannot decode it drops the whole answer. Printable
+// ASCII is kept; any other byte becomes '?' (so no UTF-8 sequence is cut).
+void copy_printable(char* out, std::size_t size, std::string_view text) {
+    copy_truncated(out, size, text);
+    for (char* c = out; *c != '\0'; ++c)
+        if (*c < 0x20 || *c > 0x7e) *c = '?';
+}
+
 Observation to_observation(const fg_observation& in) {
     Observation obs;
     obs.time = in.time;
@@ -202,7 +212,7 @@ int fg_engine_blocked(const fg_engine* engine, const uint8_t* name, size_t name_
         if (!wire || wire->size() > sizeof out->domain_wire) return 0;
         std::memcpy(out->domain_wire, wire->data(), wire->size());
         out->domain_wire_len = wire->size();
-        copy_truncated(out->reason, sizeof out->reason, block->reason);
+        copy_printable(out->reason, sizeof out->reason, block->reason);
         return 1;
     } catch (...) {
         return 0;  // fail open: an answer is better than a crash

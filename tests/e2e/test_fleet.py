@@ -138,6 +138,25 @@ class Fleet(unittest.TestCase):
             forged = [line for line in r.logs().splitlines() if line.startswith("fluxguard: forged")]
             self.assertEqual(forged, [])
 
+    def test_hostile_reasons_on_the_channel_reach_clients_as_printable_text(self):
+        # The reason travels to clients in the Extended DNS Error (RFC 8914:
+        # UTF-8 text). Bytes that are not (\xff) or control bytes must not
+        # reach them: a client library failing to parse the answer would
+        # lose the block's NXDOMAIN with it.
+        def netstrings(*fields):
+            return "".join("%d:%s," % (len(f.encode(errors="surrogateescape")), f) for f in fields)
+        channel = "fluxguard:events"
+        reason = "bad \udcff\udcfe bytes\x1b[31m and \x01 a SOH"
+        self.redis.cli("PUBLISH", channel, "block " + netstrings(
+            "hostile-reason.test", "32.4", "1732600000", "operator", reason, ""))
+        a = self.resolvers[0]
+        self.assertTrue(wait_for(lambda: self.blocked(a, "www.hostile-reason.test"), 2.0), a.logs())
+        code, text = ede(query("www.hostile-reason.test", "A", a.port))
+        self.assertEqual(code, 15)
+        self.assertTrue(all(" " <= c <= "~" for c in text), repr(text))
+        self.assertTrue(text.startswith("bad "), repr(text))
+        self.redis.cli("PUBLISH", channel, "unblock " + netstrings("hostile-reason.test", "", ""))
+
     def test_status_lists_both_resolvers(self):
         # Each resolver's store registers itself at connect; fluxctl lists
         # both, by the pid of the Unbound that runs it.
