@@ -59,10 +59,15 @@ log_to_unbound(int level, const char* message)
 static void
 purge_cached_name(void* arg, const uint8_t* name, size_t name_len)
 {
+	/* The types unbound-control flush_name removes, and TXT, CAA and ANY:
+	 * the message cache is keyed by type, so a name cannot be flushed
+	 * whole without walking the cache. */
 	static const uint16_t types[] = { LDNS_RR_TYPE_A, LDNS_RR_TYPE_AAAA,
-		LDNS_RR_TYPE_CNAME, LDNS_RR_TYPE_MX, LDNS_RR_TYPE_TXT,
-		LDNS_RR_TYPE_NS, LDNS_RR_TYPE_SOA, LDNS_RR_TYPE_SRV,
-		LDNS_RR_TYPE_SVCB, LDNS_RR_TYPE_HTTPS, LDNS_RR_TYPE_ANY };
+		LDNS_RR_TYPE_NS, LDNS_RR_TYPE_SOA, LDNS_RR_TYPE_CNAME,
+		LDNS_RR_TYPE_DNAME, LDNS_RR_TYPE_MX, LDNS_RR_TYPE_PTR,
+		LDNS_RR_TYPE_SRV, LDNS_RR_TYPE_NAPTR, LDNS_RR_TYPE_SVCB,
+		LDNS_RR_TYPE_HTTPS, LDNS_RR_TYPE_TXT, LDNS_RR_TYPE_CAA,
+		LDNS_RR_TYPE_ANY };
 	struct module_env* env = (struct module_env*)arg;
 	uint8_t copy[LDNS_MAX_DOMAINLEN + 1];
 	size_t i;

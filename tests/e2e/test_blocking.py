@@ -66,6 +66,12 @@ class NxdomainPolicy(unittest.TestCase):
         self.assertEqual(rcode_name(query("mail.flux.test", "A", port)), "NOERROR")
         self.assertEqual(self.env.auth.count("mail.flux.test", "A"), 1,
                          "second mail.flux.test lookup should be a cache hit")
+        # Other types of that name are cached too (as answers or NODATA).
+        other_types = ("TXT", "PTR", "NAPTR", "DNAME")
+        for qtype in other_types:
+            for _ in range(2):
+                self.assertEqual(rcode_name(query("mail.flux.test", qtype, port)), "NOERROR")
+            self.assertEqual(self.env.auth.count("mail.flux.test", qtype), 1, qtype)
 
         cdn_seen = []
 
@@ -105,6 +111,9 @@ class NxdomainPolicy(unittest.TestCase):
         response = query("mail.flux.test", "A", port)
         self.assertEqual(rcode_name(response), "NXDOMAIN", response.to_text())
         self.assertEqual(self.env.auth.count("mail.flux.test", "A"), 1)
+        for qtype in other_types:
+            self.assertEqual(rcode_name(query("mail.flux.test", qtype, port)), "NXDOMAIN", qtype)
+            self.assertEqual(self.env.auth.count("mail.flux.test", qtype), 1, qtype)
 
         # A clean name whose CNAME leads into the blocked domain is blocked.
         self.assertEqual(rcode_name(query("www.alias.test", "A", port)), "NXDOMAIN")
