@@ -62,6 +62,14 @@ class Fleet(unittest.TestCase):
     def logs(self):
         return "\n".join(r.logs() for r in self.resolvers) + self.auth.logs()
 
+    def publish(self, word, *fields):
+        """A message on the event channel as any client allowed to PUBLISH
+        can send it: the word, then netstrings (str with surrogate escapes
+        for raw bytes)."""
+        raw = [f.encode(errors="surrogateescape") for f in fields]
+        message = word + " " + "".join("%d:%s," % (len(b), f) for b, f in zip(raw, fields))
+        self.redis.cli("PUBLISH", "fluxguard:events", message)
+
     def blocked(self, resolver, name):
         return query(name, "A", resolver.port).rcode() == dns.rcode.NXDOMAIN
 
@@ -124,14 +132,10 @@ class Fleet(unittest.TestCase):
     def test_hostile_names_on_the_channel_cannot_forge_log_lines(self):
         # Anyone allowed to PUBLISH can send a block and an unblock for a
         # name with a newline in it; the unblock is logged, escaped.
-        def netstrings(*fields):
-            return "".join("%d:%s," % (len(f.encode()), f) for f in fields)
         domain = "x.test\nfluxguard: forged by the channel"
-        channel = "fluxguard:events"
-        self.redis.cli("PUBLISH", channel, "block " + netstrings(
-            domain, "32.4", "1732600000", "operator", "hostile", ""))
+        self.publish("block", domain, "32.4", "1732600000", "operator", "hostile", "")
         time.sleep(0.5)
-        self.redis.cli("PUBLISH", channel, "unblock " + netstrings(domain, "test", "e2e"))
+        self.publish("unblock", domain, "test", "e2e")
         escaped = '"x.test\\nfluxguard: forged by the channel" unblocked by the fleet'
         for r in self.resolvers:
             self.assertTrue(wait_for(lambda: escaped in r.logs(), 2.0), r.logs())
@@ -143,19 +147,15 @@ class Fleet(unittest.TestCase):
         # UTF-8 text). Bytes that are not (\xff) or control bytes must not
         # reach them: a client library failing to parse the answer would
         # lose the block's NXDOMAIN with it.
-        def netstrings(*fields):
-            return "".join("%d:%s," % (len(f.encode(errors="surrogateescape")), f) for f in fields)
-        channel = "fluxguard:events"
         reason = "bad \udcff\udcfe bytes\x1b[31m and \x01 a SOH"
-        self.redis.cli("PUBLISH", channel, "block " + netstrings(
-            "hostile-reason.test", "32.4", "1732600000", "operator", reason, ""))
+        self.publish("block", "hostile-reason.test", "32.4", "1732600000", "operator", reason, "")
         a = self.resolvers[0]
         self.assertTrue(wait_for(lambda: self.blocked(a, "www.hostile-reason.test"), 2.0), a.logs())
         code, text = ede(query("www.hostile-reason.test", "A", a.port))
         self.assertEqual(code, 15)
         self.assertTrue(all(" " <= c <= "~" for c in text), repr(text))
         self.assertTrue(text.startswith("bad "), repr(text))
-        self.redis.cli("PUBLISH", channel, "unblock " + netstrings("hostile-reason.test", "", ""))
+        self.publish("unblock", "hostile-reason.test", "", "")
 
     def test_status_lists_both_resolvers(self):
         # Each resolver's store registers itself at connect; fluxctl lists
