@@ -58,8 +58,8 @@ MMDB_lookup_result_s lookup_in(MMDB_s* db, const IpAddress& address) {
 }
 
 // Paths for MMDB_aget_value: the varargs MMDB_get_value allocates a copy of
-// its path on every call (calloc and free were a quarter of the scoring
-// thread's time when every answer brought new addresses).
+// its path on every call (calloc and free were up to a quarter of the scoring
+// thread's samples when every answer brought new addresses).
 const char* const asn_path[] = {"autonomous_system_number", nullptr};
 const char* const country_path[] = {"country", "iso_code", nullptr};
 const char* const continent_path[] = {"continent", "code", nullptr};
