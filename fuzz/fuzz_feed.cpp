@@ -10,11 +10,11 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <iterator>
 #include <string_view>
 
+#include "check.h"
+#include "config_parser.h"
 #include "dns_name.h"
 #include "feed_parser.h"
 
@@ -22,16 +22,6 @@ using namespace fluxguard;
 using namespace fluxguard::cli;
 
 namespace {
-
-// Names the promise broken, for the crash report.
-#define require(ok) \
-    if (!(ok)) (std::fprintf(stderr, "fuzz_feed: broken: %s (line %d)\n", #ok, __LINE__), std::abort())
-
-bool printable(std::string_view text) {
-    for (unsigned char c : text)
-        if (c < 0x20 || c > 0x7e) return false;
-    return true;
-}
 
 struct Choice {
     FeedFormat format;
@@ -54,24 +44,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string_view text(reinterpret_cast<const char*>(data + 1), size - 1);
 
     const FeedResult r = parse_feed(text, choice.format, choice.file_name, checker);
-    require(r.format != FeedFormat::automatic);
+    FUZZ_REQUIRE(r.format != FeedFormat::automatic);
     const std::size_t lines = static_cast<std::size_t>(std::count(text.begin(), text.end(), '\n')) + 1;
     for (const auto& i : r.indicators) {
-        require(i.line >= 1 && i.line <= lines);
-        require(i.domain.empty() == i.address.has_value());
+        FUZZ_REQUIRE(i.line >= 1 && i.line <= lines);
+        FUZZ_REQUIRE(i.domain.empty() == i.address.has_value());
         if (i.address) {
-            require(IpAddress::parse(i.address->to_string()) == i.address);
+            FUZZ_REQUIRE(IpAddress::parse(i.address->to_string()) == i.address);
             continue;
         }
-        require(normalize_name(i.domain) == i.domain);
-        require(!checker.is_public_suffix(i.domain));
+        FUZZ_REQUIRE(normalize_name(i.domain) == i.domain);
+        FUZZ_REQUIRE(!checker.is_public_suffix(i.domain));
     }
     for (const auto& p : r.problems) {
-        require(p.line >= 1 && p.line <= lines);
-        require(!p.message.empty() && printable(p.message));
+        FUZZ_REQUIRE(p.line >= 1 && p.line <= lines);
+        FUZZ_REQUIRE(!p.message.empty() && config_parser::printable(p.message) == p.message);
     }
 
     // The labels of an RPZ response-IP trigger, as the whole input.
-    if (const auto ip = parse_rpz_ip(text)) require(parse_rpz_ip(rpz_ip_labels(*ip)) == ip);
+    if (const auto ip = parse_rpz_ip(text)) FUZZ_REQUIRE(parse_rpz_ip(rpz_ip_labels(*ip)) == ip);
     return 0;
 }

@@ -8,21 +8,16 @@
 // gone after its unblock.
 #include <cstddef>
 #include <cstdint>
-#include <cstdio>
-#include <cstdlib>
 #include <string_view>
 #include <variant>
 
+#include "check.h"
 #include "engine.h"
 #include "fleet_events.h"
 
 using namespace fluxguard;
 
 namespace {
-
-// Names the promise broken, for the crash report.
-#define require(ok) \
-    if (!(ok)) (std::fprintf(stderr, "fuzz_fleet_event: broken: %s (line %d)\n", #ok, __LINE__), std::abort())
 
 bool same(const FleetBlock& a, const FleetBlock& b) {
     return a.domain == b.domain && a.score == b.score && a.since == b.since &&
@@ -55,19 +50,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     Engine& e = engine();
     if (const auto* block = std::get_if<FleetBlock>(&*event)) {
         const auto again = decode_event(encode_event(*block));
-        require(again && std::holds_alternative<FleetBlock>(*again));
-        require(same(std::get<FleetBlock>(*again), *block));
+        FUZZ_REQUIRE(again && std::holds_alternative<FleetBlock>(*again));
+        FUZZ_REQUIRE(same(std::get<FleetBlock>(*again), *block));
         e.apply_block(*block);
-        require(e.blocked(block->domain).has_value());
-        require(e.blocked("below." + block->domain).has_value());
+        FUZZ_REQUIRE(e.blocked(block->domain).has_value());
+        FUZZ_REQUIRE(e.blocked("below." + block->domain).has_value());
         e.apply_unblock(block->domain);
-        require(!e.blocked(block->domain).has_value());
+        FUZZ_REQUIRE(!e.blocked(block->domain).has_value());
     } else if (const auto* unblock = std::get_if<FleetUnblock>(&*event)) {
         const auto again = decode_event(encode_event(*unblock));
-        require(again && std::holds_alternative<FleetUnblock>(*again));
-        require(same(std::get<FleetUnblock>(*again), *unblock));
+        FUZZ_REQUIRE(again && std::holds_alternative<FleetUnblock>(*again));
+        FUZZ_REQUIRE(same(std::get<FleetUnblock>(*again), *unblock));
         e.apply_unblock(unblock->domain);
-        require(!e.blocked(unblock->domain).has_value());
+        FUZZ_REQUIRE(!e.blocked(unblock->domain).has_value());
     }
     return 0;
 }

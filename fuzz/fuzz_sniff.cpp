@@ -4,34 +4,28 @@
 // is one line of printable ASCII whatever the input.
 #include <cstddef>
 #include <cstdint>
-#include <cstdlib>
 #include <string>
 
+#include "check.h"
 #include "hit_record.h"
 #include "sniff.h"
 
 using namespace fluxguard::sinkhole;
-
-namespace {
-void require(bool ok) {
-    if (!ok) std::abort();
-}
-}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const Bytes bytes(data, size);
     HitRecord r;
     r.sniffed = sniff(bytes);
     const auto& s = r.sniffed;
-    require(s.http.method.size() <= max_method && s.http.target.size() <= max_target);
-    require(s.http.host.size() <= max_header_value && s.http.user_agent.size() <= max_header_value);
-    require(s.tls.sni.size() <= max_server_name && s.tls.alpn.size() <= max_alpn_protocols);
-    require(s.ssh_banner.size() <= max_ssh_banner);
-    require((size == 0) == (s.protocol == Protocol::none));
+    FUZZ_REQUIRE(s.http.method.size() <= max_method && s.http.target.size() <= max_target);
+    FUZZ_REQUIRE(s.http.host.size() <= max_header_value && s.http.user_agent.size() <= max_header_value);
+    FUZZ_REQUIRE(s.tls.sni.size() <= max_server_name && s.tls.alpn.size() <= max_alpn_protocols);
+    FUZZ_REQUIRE(s.ssh_banner.size() <= max_ssh_banner);
+    FUZZ_REQUIRE((size == 0) == (s.protocol == Protocol::none));
 
     // The TLS sniffer on its own too, whatever the first byte.
     const auto tls = sniff_tls(bytes);
-    require(tls.tls.sni.size() <= max_server_name);
+    FUZZ_REQUIRE(tls.tls.sni.size() <= max_server_name);
 
     r.client = {"192.0.2.1", 1};
     r.local = {"192.0.2.2", 2};
@@ -39,10 +33,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     r.bytes = size;
     derive_domain(r);
     const auto line = to_json_line(r, PayloadEncoding::base64);
-    require(!line.empty() && line.back() == '\n');
+    FUZZ_REQUIRE(!line.empty() && line.back() == '\n');
     for (std::size_t i = 0; i + 1 < line.size(); ++i) {
         const auto c = static_cast<unsigned char>(line[i]);
-        require(c >= 0x20 && c <= 0x7e);
+        FUZZ_REQUIRE(c >= 0x20 && c <= 0x7e);
     }
     return 0;
 }

@@ -10,6 +10,7 @@
 #include <exception>
 #include <span>
 
+#include "config_parser.h"
 #include "dns_name.h"
 #include "engine.h"
 #include "fleet_link.h"
@@ -38,16 +39,6 @@ void copy_truncated(char* out, std::size_t size, std::string_view text) {
     const auto n = std::min(size - 1, text.size());
     std::memcpy(out, text.data(), n);
     out[n] = '\0';
-}
-
-// For text that reaches clients (the Extended DNS Error, RFC 8914: UTF-8):
-// a reason may come from anyone who can PUBLISH on the fleet channel, and a
-// client library that cannot decode it drops the whole answer. Printable
-// ASCII is kept; any other byte becomes '?' (so no UTF-8 sequence is cut).
-void copy_printable(char* out, std::size_t size, std::string_view text) {
-    copy_truncated(out, size, text);
-    for (char* c = out; *c != '\0'; ++c)
-        if (*c < 0x20 || *c > 0x7e) *c = '?';
 }
 
 Observation to_observation(const fg_observation& in) {
@@ -113,9 +104,12 @@ void score(fg_engine& engine, const fg_observation& in) {
     }
 }
 
+// One line of printable ASCII per message, whatever it quotes (names and
+// reasons from the fleet channel, which anyone who can PUBLISH writes;
+// Redis's own replies): a newline in them would forge log lines.
 void log_line(LogLevel level, std::string_view message) {
     if (!g_log) return;
-    const std::string text(message);
+    const std::string text = config_parser::printable(message);
     g_log(level == LogLevel::info ? 0 : level == LogLevel::warning ? 1 : 2, text.c_str());
 }
 
@@ -212,7 +206,10 @@ int fg_engine_blocked(const fg_engine* engine, const uint8_t* name, size_t name_
         if (!wire || wire->size() > sizeof out->domain_wire) return 0;
         std::memcpy(out->domain_wire, wire->data(), wire->size());
         out->domain_wire_len = wire->size();
-        copy_printable(out->reason, sizeof out->reason, block->reason);
+        // The reason reaches clients as the Extended DNS Error's text (RFC
+        // 8914: UTF-8) and may come from anyone who can PUBLISH on the fleet
+        // channel: a byte a client library cannot decode loses it the answer.
+        copy_truncated(out->reason, sizeof out->reason, config_parser::printable(block->reason));
         return 1;
     } catch (...) {
         return 0;  // fail open: an answer is better than a crash

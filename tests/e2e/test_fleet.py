@@ -131,12 +131,13 @@ class Fleet(unittest.TestCase):
 
     def test_hostile_names_on_the_channel_cannot_forge_log_lines(self):
         # Anyone allowed to PUBLISH can send a block and an unblock for a
-        # name with a newline in it; the unblock is logged, escaped.
+        # name with a newline in it; the unblock is logged, escaped (as every
+        # line the module logs).
         domain = "x.test\nfluxguard: forged by the channel"
         self.publish("block", domain, "32.4", "1732600000", "operator", "hostile", "")
         time.sleep(0.5)
         self.publish("unblock", domain, "test", "e2e")
-        escaped = '"x.test\\nfluxguard: forged by the channel" unblocked by the fleet'
+        escaped = "x.test\\x0afluxguard: forged by the channel unblocked by the fleet"
         for r in self.resolvers:
             self.assertTrue(wait_for(lambda: escaped in r.logs(), 2.0), r.logs())
             forged = [line for line in r.logs().splitlines() if line.startswith("fluxguard: forged")]
